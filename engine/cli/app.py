@@ -1,0 +1,77 @@
+"""The typer application: command registration, error → exit-code mapping, JSON output.
+
+Exit codes (DESIGN §5): 0 ok; 1 a user error (a :class:`RadcurateError`), printed as one line on
+stderr naming the file/field; 2 usage errors (typer/click's own). Each command module registers
+its commands on :data:`app`; heavy imports happen inside the commands so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from radcurate.engine import __version__
+from radcurate.engine.errors import RadcurateError
+
+app = typer.Typer(
+    name="radcurate",
+    help="Turn LLM-extracted silver labels from chest CT reports into gold.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def print_json(data: Any) -> None:
+    """Write ``data`` as JSON to stdout (plain, so pipes and ``jq`` get exactly the document)."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"radcurate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """radcurate: review, learn, ship, curate chest CT labels."""
+
+
+def _register_commands() -> None:
+    # Each module adds its commands to `app` when imported.
+    from radcurate.engine.cli import project_commands  # noqa: F401
+
+
+def run() -> None:
+    """Console-script entry point."""
+    _register_commands()
+    try:
+        app(standalone_mode=False)
+    except RadcurateError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

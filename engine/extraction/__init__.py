@@ -1,0 +1,1 @@
+"""Report → silver labels: running extractors as jobs, the LLM cache, agreement with references."""

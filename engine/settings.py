@@ -1,0 +1,158 @@
+"""Typed project settings, read from ``radcurate.toml`` with defaults in code.
+
+Every value is documented where it is declared (the ``help`` metadata); ``radcurate init`` writes
+the file with those comments so a user can edit it by hand. Secrets never live here: the LLM API
+key is read from the environment variable named by ``llm.api_key_env``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from radcurate.engine.errors import InputError
+
+
+def _doc(text: str, default: Any) -> Any:
+    return field(default=default, metadata={"help": text})
+
+
+@dataclass(frozen=True)
+class PreprocessingSettings:
+    """How a volume becomes a network input (DESIGN §4); the cache key hashes all of these."""
+
+    spacing: tuple[float, float, float] = _doc("target voxel size in mm along X (L), Y (P), Z (S)", (1.5, 1.5, 3.0))
+    hu_min: float = _doc("lower HU clip", -1000.0)
+    hu_max: float = _doc("upper HU clip", 200.0)
+    scale_offset: float = _doc("scaled = (HU + scale_offset) / scale_divisor", 400.0)
+    scale_divisor: float = _doc("see scale_offset; (x+400)/600 maps [-1000, 200] to [-1, 1]", 600.0)
+    shape: tuple[int, int, int] = _doc("crop/pad size in voxels along X, Y, Z (train: random crop, eval: centre)",
+                                       (192, 192, 96))
+
+
+@dataclass(frozen=True)
+class ExtractionSettings:
+    """Report → silver labels."""
+
+    extractor: str = _doc("default extractor plugin: 'rules' (offline) or 'llm'", "rules")
+    synonyms: str = _doc("optional synonym file for the rule-based extractor (path, relative to the project)", "")
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    """The OpenAI-compatible endpoint used by ``--extractor llm`` (OpenAI, Azure, vLLM, Ollama)."""
+
+    model: str = _doc("model name as the endpoint knows it", "gpt-4o-mini")
+    base_url: str = _doc("endpoint base URL; empty means the openai client's default", "")
+    api_key_env: str = _doc("NAME of the environment variable holding the API key (never the key)", "OPENAI_API_KEY")
+    price_input_per_mtok: float = _doc("USD per million input tokens, for cost records and --dry-run", 0.15)
+    price_output_per_mtok: float = _doc("USD per million output tokens", 0.60)
+    concurrency: int = _doc("requests in flight at once", 32)
+    timeout_s: float = _doc("per-request timeout in seconds", 60.0)
+    max_retries: int = _doc("client retries with backoff on 429/5xx/timeouts", 5)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All project settings; sections map to TOML tables of the same name."""
+
+    preset: str = _doc("the preset this file started from: 'paper' or 'demo'", "paper")
+    preprocessing: PreprocessingSettings = field(default_factory=PreprocessingSettings)
+    extraction: ExtractionSettings = field(default_factory=ExtractionSettings)
+    llm: LLMSettings = field(default_factory=LLMSettings)
+
+
+PRESETS: dict[str, Settings] = {
+    "paper": Settings(preset="paper"),
+    # CPU-sized: what `radcurate demo`, the benchmarks and the acceptance checks use.
+    "demo": Settings(
+        preset="demo",
+        preprocessing=PreprocessingSettings(spacing=(5.0, 5.0, 8.0), shape=(64, 64, 32)),
+    ),
+}
+
+
+def preset(name: str) -> Settings:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise InputError(f"unknown preset {name!r}; expected one of: {', '.join(PRESETS)}", field="preset") from None
+
+
+def _coerce(value: Any, default: Any, where: str, path: Path) -> Any:
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or len(value) != len(default):
+            raise InputError(f"expected a list of {len(default)} numbers", path=path, field=where)
+        return tuple(_coerce(v, d, where, path) for v, d in zip(value, default, strict=True))
+    if isinstance(default, bool) or isinstance(default, str):
+        if type(value) is not type(default):
+            raise InputError(f"expected a {type(default).__name__}", path=path, field=where)
+        return value
+    if isinstance(default, float) and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(default, int) and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise InputError(f"expected a {type(default).__name__}, got {value!r}", path=path, field=where)
+
+
+def _build(cls: type, data: dict[str, Any], prefix: str, path: Path) -> Any:
+    defaults = cls()
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in names:
+            raise InputError(f"unknown setting (known: {', '.join(sorted(names))})", path=path, field=prefix + key)
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        default = getattr(defaults, f.name)
+        if dataclasses.is_dataclass(default):
+            if not isinstance(data[f.name], dict):
+                raise InputError("expected a table", path=path, field=prefix + f.name)
+            values[f.name] = _build(type(default), data[f.name], f"{prefix}{f.name}.", path)
+        else:
+            values[f.name] = _coerce(data[f.name], default, prefix + f.name, path)
+    return cls(**values)
+
+
+def load(path: str | Path) -> Settings:
+    """Read ``radcurate.toml``; missing keys take their defaults, unknown keys are an error."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("settings file is missing", path=path) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"invalid TOML ({exc})", path=path) from None
+    return _build(Settings, data, "", path)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def render(settings: Settings) -> str:
+    """TOML text for ``settings`` with every value's documentation as a comment."""
+    lines = ["# radcurate project settings. Every key is optional; deleting one restores its default.", ""]
+    tables = []
+    for f in dataclasses.fields(settings):
+        value = getattr(settings, f.name)
+        if dataclasses.is_dataclass(value):
+            tables.append((f.name, value))
+        else:
+            lines += [f"# {f.metadata.get('help', '')}", f"{f.name} = {_toml_value(value)}"]
+    for name, table in tables:
+        lines += ["", f"[{name}]", f"# {type(table).__doc__.splitlines()[0]}"]
+        for f in dataclasses.fields(table):
+            lines += [f"# {f.metadata.get('help', '')}", f"{f.name} = {_toml_value(getattr(table, f.name))}"]
+    return "\n".join(lines) + "\n"
+

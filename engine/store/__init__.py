@@ -1,0 +1,1 @@
+"""The project store: SQLite through sqlite-utils, WAL mode, numbered migrations."""

@@ -1,0 +1,144 @@
+"""Studies, their series and their reports."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+from radcurate.engine.errors import InputError
+from radcurate.engine.store.database import utc_now
+
+
+@dataclass(frozen=True)
+class Report:
+    """A report as stored; ``text`` is exactly what evidence offsets index into."""
+
+    id: str
+    study_id: str
+    text: str
+    sha256: str
+    source: str | None
+
+
+@dataclass(frozen=True)
+class SeriesRecord:
+    """A series row: where its files are and what its volume looks like, without the voxels."""
+
+    id: str
+    study_id: str
+    loader: str
+    series_key: str
+    files: tuple[str, ...]
+    shape: tuple[int, int, int]
+    spacing: tuple[float, float, float]
+    affine: list[list[float]]
+    orientation: str
+    modality: str
+    hu_min: float | None
+    hu_max: float | None
+    checksum: str
+    metadata: dict[str, Any]
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def ensure_study(db: sqlite_utils.Database, study_id: str) -> bool:
+    """Create the study if it is new; True when it was created. Caller holds the transaction."""
+    study_id = study_id.strip()
+    if not study_id:
+        raise InputError("a study id cannot be empty", field="study")
+    conn = db.conn
+    if conn.execute("SELECT 1 FROM studies WHERE id = ?", (study_id,)).fetchone():
+        return False
+    position = conn.execute("SELECT coalesce(max(position), 0) + 1 FROM studies").fetchone()[0]
+    conn.execute("INSERT INTO studies (id, position, created_at) VALUES (?, ?, ?)", (study_id, position, utc_now()))
+    return True
+
+
+def study_ids(db: sqlite_utils.Database) -> list[str]:
+    """All study ids in import order."""
+    return [r[0] for r in db.execute("SELECT id FROM studies ORDER BY position").fetchall()]
+
+
+def study_exists(db: sqlite_utils.Database, study_id: str) -> bool:
+    return db.execute("SELECT 1 FROM studies WHERE id = ?", [study_id]).fetchone() is not None
+
+
+def upsert_report(db: sqlite_utils.Database, study_id: str, text: str, source: str | None) -> str:
+    """Store the study's report (one per study; re-import with new text replaces it).
+
+    Returns ``"new"``, ``"unchanged"`` or ``"changed"``. Caller holds the transaction.
+    """
+    digest = text_sha256(text)
+    row = db.conn.execute("SELECT sha256 FROM reports WHERE id = ?", (study_id,)).fetchone()
+    if row and row[0] == digest:
+        return "unchanged"
+    db.conn.execute(
+        "INSERT INTO reports (id, study_id, text, sha256, source, imported_at) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(id) DO UPDATE SET text = excluded.text, sha256 = excluded.sha256, "
+        "source = excluded.source, imported_at = excluded.imported_at",
+        (study_id, study_id, text, digest, source, utc_now()),
+    )
+    return "changed" if row else "new"
+
+
+def report_for(db: sqlite_utils.Database, study_id: str) -> Report | None:
+    row = db.execute("SELECT id, study_id, text, sha256, source FROM reports WHERE study_id = ?", [study_id]).fetchone()
+    return Report(*row) if row else None
+
+
+def reports(db: sqlite_utils.Database, study_ids_: Iterable[str] | None = None) -> list[Report]:
+    """Reports in study import order (all, or those of the given studies)."""
+    sql = ("SELECT r.id, r.study_id, r.text, r.sha256, r.source FROM reports r "
+           "JOIN studies s ON s.id = r.study_id ORDER BY s.position")
+    rows = [Report(*r) for r in db.execute(sql).fetchall()]
+    if study_ids_ is not None:
+        wanted = set(study_ids_)
+        rows = [r for r in rows if r.study_id in wanted]
+    return rows
+
+
+def series_exists(db: sqlite_utils.Database, series_id: str) -> bool:
+    return db.execute("SELECT 1 FROM series WHERE id = ?", [series_id]).fetchone() is not None
+
+
+def insert_series(db: sqlite_utils.Database, record: SeriesRecord) -> None:
+    """Insert a series row. Caller holds the transaction."""
+    db.conn.execute(
+        "INSERT INTO series (id, study_id, loader, series_key, files, shape, spacing, affine, orientation,"
+        " modality, hu_min, hu_max, checksum, metadata, imported_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (record.id, record.study_id, record.loader, record.series_key, json.dumps(list(record.files)),
+         json.dumps(list(record.shape)), json.dumps(list(record.spacing)), json.dumps(record.affine),
+         record.orientation, record.modality, record.hu_min, record.hu_max, record.checksum,
+         json.dumps(record.metadata, default=str), utc_now()),
+    )
+
+
+def _series_from_row(row: dict[str, Any]) -> SeriesRecord:
+    return SeriesRecord(
+        id=row["id"], study_id=row["study_id"], loader=row["loader"], series_key=row["series_key"],
+        files=tuple(json.loads(row["files"])), shape=tuple(json.loads(row["shape"])),  # type: ignore[arg-type]
+        spacing=tuple(json.loads(row["spacing"])), affine=json.loads(row["affine"]),  # type: ignore[arg-type]
+        orientation=row["orientation"], modality=row["modality"], hu_min=row["hu_min"], hu_max=row["hu_max"],
+        checksum=row["checksum"], metadata=json.loads(row["metadata"] or "{}"),
+    )
+
+
+def series_for(db: sqlite_utils.Database, study_id: str) -> list[SeriesRecord]:
+    """The study's series, largest volume first (the one the desktop shows by default)."""
+    rows = [_series_from_row(r) for r in db.query("SELECT * FROM series WHERE study_id = ?", [study_id])]
+    return sorted(rows, key=lambda s: -(s.shape[0] * s.shape[1] * s.shape[2]))
+
+
+def get_series(db: sqlite_utils.Database, series_id: str) -> SeriesRecord:
+    rows = list(db.query("SELECT * FROM series WHERE id = ?", [series_id]))
+    if not rows:
+        raise InputError(f"no series {series_id!r} in this project", field="series")
+    return _series_from_row(rows[0])

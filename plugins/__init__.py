@@ -1,0 +1,1 @@
+"""Built-in radcurate plugins, registered through entry points exactly like third-party ones."""

@@ -1,0 +1,1 @@
+"""Built-in report extractors: rule-based (offline default) and LLM (OpenAI-compatible)."""

@@ -1,0 +1,1 @@
+"""Built-in volume loaders: DICOM series and NIfTI."""
