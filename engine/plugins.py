@@ -12,6 +12,7 @@ the reason and skipped: one broken package never takes the app down.
 from __future__ import annotations
 
 import importlib.metadata
+import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,8 +143,15 @@ class PluginInfo:
         }
 
 
+def _protocol_members(contract: type) -> set[str]:
+    attrs = getattr(contract, "__protocol_attrs__", None)  # Python >= 3.12
+    if attrs is None:
+        attrs = typing._get_protocol_attrs(contract)  # type: ignore[attr-defined]  # Python 3.11
+    return {m for m in attrs if not m.startswith("_")}
+
+
 def _missing_members(obj: Any, contract: type) -> list[str]:
-    members = [m for m in getattr(contract, "__protocol_attrs__", ()) if not m.startswith("_")]
+    members = _protocol_members(contract)
     return sorted(m for m in members if not hasattr(obj, m))
 
 

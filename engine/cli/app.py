@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from radcurate.engine import __version__
 from radcurate.engine.errors import RadcurateError
@@ -53,25 +54,10 @@ def _register_commands() -> None:
 
 
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: usage errors exit 2 (typer's standalone mode), user errors 1."""
     _register_commands()
     try:
-        app(standalone_mode=False)
+        app()
     except RadcurateError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(1)
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise

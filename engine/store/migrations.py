@@ -71,6 +71,7 @@ def m001_core(db: sqlite_utils.Database) -> None:
         CREATE INDEX decisions_key ON decisions(study_id, finding, reader, id);
         CREATE INDEX decisions_reader ON decisions(reader, id);
         CREATE INDEX decisions_undoes ON decisions(undoes);
+        CREATE INDEX decisions_action ON decisions(action);
         CREATE TRIGGER decisions_append_only_update BEFORE UPDATE ON decisions
         BEGIN SELECT RAISE(ABORT, 'decisions are append-only: UPDATE refused'); END;
         CREATE TRIGGER decisions_append_only_delete BEFORE DELETE ON decisions

@@ -142,3 +142,14 @@ def get_series(db: sqlite_utils.Database, series_id: str) -> SeriesRecord:
     if not rows:
         raise InputError(f"no series {series_id!r} in this project", field="series")
     return _series_from_row(rows[0])
+
+
+def series_with_checksum(db: sqlite_utils.Database, study_id: str, checksum: str) -> str | None:
+    """The id of the study's series holding exactly these voxels (same content checksum), if any."""
+    row = db.conn.execute("SELECT id FROM series WHERE study_id = ? AND checksum = ?", (study_id, checksum)).fetchone()
+    return row[0] if row else None
+
+
+def update_series_files(db: sqlite_utils.Database, series_id: str, files: Iterable[str]) -> None:
+    """Point a series at its files' new place (same bytes, moved folder). Caller holds the transaction."""
+    db.conn.execute("UPDATE series SET files = ? WHERE id = ?", (json.dumps(list(files)), series_id))

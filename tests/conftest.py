@@ -1,0 +1,48 @@
+"""Shared fixtures: a fresh project folder, paths to the real third-party data in ../shared/data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from radcurate.engine.project import Project
+from radcurate.engine.store import decisions, studies
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real test data folder; tests needing it skip with a reason when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real test data not found at {SHARED_DATA} (see DESIGN §8)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """A fresh, empty project (default vocabulary, demo preset)."""
+    with Project.create(tmp_path / "project", preset="demo") as p:
+        yield p
+
+
+def add_studies(project: Project, reports: dict[str, str]) -> None:
+    """Put studies with their report texts straight into the store (for tests not about ingest)."""
+    with decisions.write_transaction(project.db):
+        for study_id, text in reports.items():
+            studies.ensure_study(project.db, study_id)
+            if text:
+                studies.upsert_report(project.db, study_id, text, source="test")
+
+
+@pytest.fixture
+def project_with_studies(project: Project) -> Project:
+    """A project with three studies and short reports."""
+    add_studies(project, {
+        "s1": "FINDINGS: Bilateral pleural effusion. No nodule.",
+        "s2": "FINDINGS: Normal study.",
+        "s3": "IMPRESSION: Cardiomegaly.",
+    })
+    return project
