@@ -49,8 +49,10 @@ def time_bare_sqlite(root: Path, n: int) -> list[float]:
     for i in range(n):
         t0 = time.perf_counter()
         conn.execute("BEGIN")
-        conn.execute("INSERT INTO t (study, finding, state, at) VALUES (?, ?, ?, ?)",
-                     (f"study_{i % 20}", "Emphysema", "present", "2026-01-01"))
+        conn.execute(
+            "INSERT INTO t (study, finding, state, at) VALUES (?, ?, ?, ?)",
+            (f"study_{i % 20}", "Emphysema", "present", "2026-01-01"),
+        )
         conn.execute("COMMIT")
         times.append(time.perf_counter() - t0)
     conn.close()
@@ -73,11 +75,15 @@ def main() -> None:
     rows = [("radcurate decide", ours), ("bare sqlite3 INSERT+COMMIT", bare)]
     print(f"{'':30s} {'p50 ms':>8s} {'p99 ms':>8s} {'mean ms':>8s}   (n={args.n}, WAL, synchronous=FULL)")
     for name, values in rows:
-        print(f"{name:30s} {percentile(values, 50) * 1e3:8.3f} {percentile(values, 99) * 1e3:8.3f} "
-              f"{statistics.fmean(values) * 1e3:8.3f}")
+        print(
+            f"{name:30s} {percentile(values, 50) * 1e3:8.3f} {percentile(values, 99) * 1e3:8.3f} "
+            f"{statistics.fmean(values) * 1e3:8.3f}"
+        )
     p99 = percentile(ours, 99) * 1e3
-    print(f"ratio radcurate/bare: p50 {percentile(ours, 50) / percentile(bare, 50):.2f}x, "
-          f"p99 {percentile(ours, 99) / percentile(bare, 99):.2f}x")
+    print(
+        f"ratio radcurate/bare: p50 {percentile(ours, 50) / percentile(bare, 50):.2f}x, "
+        f"p99 {percentile(ours, 99) / percentile(bare, 99):.2f}x"
+    )
     print(f"goal p99 <= 20 ms: {'met' if p99 <= 20 else 'NOT met'} ({p99:.2f} ms)")
 
 

@@ -66,8 +66,10 @@ class ImportSummary:
 
     def line(self) -> str:
         """The one-line summary the CLI prints."""
-        text = (f"imported {self.studies} studies, {self.series} series, {self.reports} reports; "
-                f"{self.unchanged} unchanged; {len(self.quarantined)} quarantined")
+        text = (
+            f"imported {self.studies} studies, {self.series} series, {self.reports} reports; "
+            f"{self.unchanged} unchanged; {len(self.quarantined)} quarantined"
+        )
         if self.ignored:
             text += f"; {len(self.ignored)} side files ignored"
         return text
@@ -144,9 +146,12 @@ class _Run:
                 found: Discovery = loader.discover(remaining)
             except Exception as exc:  # a broken plugin is reported by name, never takes the import down
                 where = os.path.commonpath([str(f) for f in remaining])
-                self.quarantine(where, f"loader:{loader.name}",
-                                f"loader plugin {loader.name!r} failed while reading headers "
-                                f"({type(exc).__name__}: {exc}); its files were offered to the other loaders")
+                self.quarantine(
+                    where,
+                    f"loader:{loader.name}",
+                    f"loader plugin {loader.name!r} failed while reading headers "
+                    f"({type(exc).__name__}: {exc}); its files were offered to the other loaders",
+                )
                 continue
             for rejection in found.rejected:
                 self.reject(rejection)
@@ -197,8 +202,11 @@ class _Run:
             self.quarantine(_where(source), "PixelData", "the volume does not fit in memory")
             return
         except Exception as exc:  # a loader bug must cost one volume, not the batch
-            self.quarantine(_where(source), f"loader:{source.loader}",
-                            f"loader {source.loader!r} failed: {type(exc).__name__}: {exc}")
+            self.quarantine(
+                _where(source),
+                f"loader:{source.loader}",
+                f"loader {source.loader!r} failed: {type(exc).__name__}: {exc}",
+            )
             return
         if volume.modality.upper() != "CT":
             self.quarantine(_where(source), "Modality", f"modality is {volume.modality!r}, not CT")
@@ -208,11 +216,19 @@ class _Run:
     def _store(self, series_id: str, source: VolumeSource, volume: Volume) -> None:
         lo, hi = volume.hu_range
         record = studies.SeriesRecord(
-            id=series_id, study_id=source.study_key.strip(), loader=source.loader, series_key=source.series_key,
-            files=tuple(str(Path(f).absolute()) for f in source.files), shape=volume.shape,
+            id=series_id,
+            study_id=source.study_key.strip(),
+            loader=source.loader,
+            series_key=source.series_key,
+            files=tuple(str(Path(f).absolute()) for f in source.files),
+            shape=volume.shape,
             spacing=tuple(float(s) for s in volume.spacing),  # type: ignore[arg-type]
-            affine=np.asarray(volume.affine, dtype=float).tolist(), orientation=volume.orientation,
-            modality=volume.modality, hu_min=lo, hu_max=hi, checksum=volume.checksum,
+            affine=np.asarray(volume.affine, dtype=float).tolist(),
+            orientation=volume.orientation,
+            modality=volume.modality,
+            hu_min=lo,
+            hu_max=hi,
+            checksum=volume.checksum,
             metadata={**volume.metadata, "description": source.description},
         )
         try:
@@ -274,15 +290,19 @@ def import_paths(
     files = walk(paths)
     run = _Run(db, progress)
     run.progress("discovering", 0, len(files))
-    sources, unclaimed = run.discover(files, _working_loaders())
+    loaders = _working_loaders() if files else []
+    sources, unclaimed = run.discover(files, loaders)
     found_reports, ignored, unknown = sort_unclaimed(unclaimed, id_column=id_column, text_column=text_column)
     run.summary.ignored = ignored
-    names = ", ".join(loader.name for loader in _working_loaders()) or "none installed"
+    names = ", ".join(loader.name for loader in loaders) or "none installed"
     for path in unknown:
-        run.quarantine(str(path), "file", f"not a recognised volume format (no loader plugin claims it; loaders: {names})")
+        run.quarantine(
+            str(path), "file", f"not a recognised volume format (no loader plugin claims it; loaders: {names})"
+        )
     given = {_key(r.path) for r in report_files}
-    report_files += [ReportFile(p, id_column=id_column, text_column=text_column)
-                     for p in found_reports if _key(p) not in given]
+    report_files += [
+        ReportFile(p, id_column=id_column, text_column=text_column) for p in found_reports if _key(p) not in given
+    ]
     for report_file in report_files:
         run.import_reports(report_file)
     run.progress("volumes", 0, len(sources))
@@ -292,8 +312,9 @@ def import_paths(
     return run.summary
 
 
-def import_reports(db: sqlite_utils.Database, path: str | Path, *, id_column: str | None = None,
-                   text_column: str | None = None) -> ImportSummary:
+def import_reports(
+    db: sqlite_utils.Database, path: str | Path, *, id_column: str | None = None, text_column: str | None = None
+) -> ImportSummary:
     """Import one report file or ``.txt`` folder (no volumes)."""
     return import_paths(db, [], reports=[path], id_column=id_column, text_column=text_column)
 
@@ -307,13 +328,19 @@ def load_volume(db: sqlite_utils.Database, series_id: str) -> Volume:
     record = studies.get_series(db, series_id)
     missing = [f for f in record.files if not Path(f).exists()]
     if missing:
-        raise InputError(f"{len(missing)} of the {len(record.files)} files of series {series_id} are missing "
-                         "(moved or deleted since import); import them again from their new place",
-                         path=missing[0], field="files")
+        raise InputError(
+            f"{len(missing)} of the {len(record.files)} files of series {series_id} are missing "
+            "(moved or deleted since import); import them again from their new place",
+            path=missing[0],
+            field="files",
+        )
     source = VolumeSource(record.loader, record.files, record.study_id, record.series_key)
     volume = loader_named(record.loader).load(source)
     if volume.checksum != record.checksum:
         where = os.path.commonpath(record.files) if len(record.files) > 1 else record.files[0]
-        raise InputError(f"the files of series {series_id} changed since import (voxel checksum differs); "
-                         "import them again", path=where, field="checksum")
+        raise InputError(
+            f"the files of series {series_id} changed since import (voxel checksum differs); import them again",
+            path=where,
+            field="checksum",
+        )
     return volume

@@ -25,10 +25,29 @@ from radcurate.engine.errors import InputError
 from radcurate.engine.reports import is_report_file, sniff_report_table
 
 SKIPPED_NAMES = {"dicomdir", "thumbs.db", "desktop.ini"}
-DOCUMENT_STEMS = ("license", "licence", "copying", "readme", "notice", "changelog", "authors", "citation",
-                  "manifest")
-SIDE_FILE_SUFFIXES = {".txt", ".md", ".rst", ".pdf", ".html", ".htm", ".json", ".xml", ".yaml", ".yml",
-                      ".toml", ".ini", ".cfg", ".log", ".py", ".sh", ".bat", ".ipynb", ".doc", ".docx"}
+DOCUMENT_STEMS = ("license", "licence", "copying", "readme", "notice", "changelog", "authors", "citation", "manifest")
+SIDE_FILE_SUFFIXES = {
+    ".txt",
+    ".md",
+    ".rst",
+    ".pdf",
+    ".html",
+    ".htm",
+    ".json",
+    ".xml",
+    ".yaml",
+    ".yml",
+    ".toml",
+    ".ini",
+    ".cfg",
+    ".log",
+    ".py",
+    ".sh",
+    ".bat",
+    ".ipynb",
+    ".doc",
+    ".docx",
+}
 
 
 @dataclass(frozen=True)
@@ -76,8 +95,9 @@ def is_side_file(path: Path) -> bool:
     return stem.startswith(DOCUMENT_STEMS) or path.suffix.lower() in SIDE_FILE_SUFFIXES
 
 
-def sort_unclaimed(files: Iterable[Path], *, id_column: str | None = None,
-                   text_column: str | None = None) -> tuple[list[Path], list[IgnoredFile], list[Path]]:
+def sort_unclaimed(
+    files: Iterable[Path], *, id_column: str | None = None, text_column: str | None = None
+) -> tuple[list[Path], list[IgnoredFile], list[Path]]:
     """Split files no loader claimed into (report files, ignored side files, unrecognised files)."""
     reports: list[Path] = []
     ignored: list[IgnoredFile] = []

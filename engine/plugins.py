@@ -22,8 +22,8 @@ from radcurate.engine.errors import PluginError
 
 if TYPE_CHECKING:
     from radcurate.engine.labels import SilverLabel
-    from radcurate.engine.volumes import Volume
     from radcurate.engine.vocabulary import Vocabulary
+    from radcurate.engine.volumes import Volume
 
 GROUPS: dict[str, str] = {
     "loaders": "radcurate.loaders",
@@ -164,7 +164,9 @@ def _inspect(group: str, ep: importlib.metadata.EntryPoint) -> PluginInfo:
         return PluginInfo(**base, ok=False, reason=f"import failed: {type(exc).__name__}: {exc}")
     missing = _missing_members(obj, CONTRACTS[group])
     if missing:
-        return PluginInfo(**base, ok=False, reason=f"does not honour the {group} contract: missing {', '.join(missing)}")
+        return PluginInfo(
+            **base, ok=False, reason=f"does not honour the {group} contract: missing {', '.join(missing)}"
+        )
     if not callable(obj):
         return PluginInfo(**base, ok=False, reason="entry point must name a class or factory")
     return PluginInfo(**base, ok=True, factory=obj)

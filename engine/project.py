@@ -16,20 +16,25 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import sqlite_utils
 
-from radcurate.engine import atomic
+from radcurate.engine import atomic, ingest, job_launch, preprocessing
+from radcurate.engine import jobs as jobs_mod
 from radcurate.engine import settings as settings_mod
 from radcurate.engine.errors import InputError, StoreError
-from radcurate.engine.labels import Decision
+from radcurate.engine.ingest import ImportSummary
+from radcurate.engine.labels import Decision, SilverLabel
 from radcurate.engine.store import decisions, migrations, quarantine, studies
+from radcurate.engine.store import labels as label_store
 from radcurate.engine.store.database import connect
 from radcurate.engine.vocabulary import LabelState, Vocabulary
+from radcurate.engine.volumes import Volume
 
 SETTINGS_FILE = "radcurate.toml"
 DATABASE_FILE = "radcurate.db"
@@ -77,8 +82,9 @@ class Project:
         db = connect(path / DATABASE_FILE, create=True)
         migrations.apply(db)
         with decisions.write_transaction(db) as conn:
-            conn.executemany("INSERT INTO findings (name, position) VALUES (?, ?)",
-                             [(name, i) for i, name in enumerate(vocabulary)])
+            conn.executemany(
+                "INSERT INTO findings (name, position) VALUES (?, ?)", [(name, i) for i, name in enumerate(vocabulary)]
+            )
         db.conn.close()
         atomic.write_text(path / SETTINGS_FILE, settings_mod.render(chosen))
         return cls.open(path)
@@ -137,8 +143,12 @@ class Project:
         def count(table: str) -> int:
             return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
-        labels = {src: n for src, n in db.execute(
-            "SELECT source, count(*) FROM silver_labels GROUP BY source ORDER BY source").fetchall()}
+        labels = {
+            src: n
+            for src, n in db.execute(
+                "SELECT source, count(*) FROM silver_labels GROUP BY source ORDER BY source"
+            ).fetchall()
+        }
         reviewed = db.execute("SELECT count(DISTINCT study_id) FROM gold_labels").fetchone()[0]
         return {
             "studies": count("studies"),
@@ -172,8 +182,11 @@ class Project:
         likely a silver-label error), else import order.
         """
         n_findings = len(self.vocabulary)
-        decided = dict(self.db.execute(
-            "SELECT study_id, count(*) FROM gold_labels WHERE reader = ? GROUP BY study_id", [reader]).fetchall())
+        decided = dict(
+            self.db.execute(
+                "SELECT study_id, count(*) FROM gold_labels WHERE reader = ? GROUP BY study_id", [reader]
+            ).fetchall()
+        )
         rows = self.db.execute("SELECT id, position FROM studies ORDER BY position").fetchall()
         entries = []
         for study_id, position in rows:
@@ -186,7 +199,9 @@ class Project:
         """The newest model's score per finding for one study (empty until a model has scored it)."""
         rows = self.db.execute(
             "SELECT finding, score FROM scores WHERE study_id = ? AND model_id = "
-            "(SELECT max(model_id) FROM scores WHERE study_id = ?)", [study_id, study_id]).fetchall()
+            "(SELECT max(model_id) FROM scores WHERE study_id = ?)",
+            [study_id, study_id],
+        ).fetchall()
         return {f: float(v) for f, v in rows}
 
     # ------------------------------------------------------------------ decisions
@@ -194,8 +209,9 @@ class Project:
         vocab = self.vocabulary
         return {vocab.resolve(f): LabelState.parse(s) if isinstance(s, str) else s for f, s in states.items()}
 
-    def decide(self, study_id: str, finding: str, state: LabelState | str, *, reader: str,
-               note: str | None = None) -> Decision:
+    def decide(
+        self, study_id: str, finding: str, state: LabelState | str, *, reader: str, note: str | None = None
+    ) -> Decision:
         """Record one committed decision; returns only after the commit."""
         resolved = self._resolve_states({finding: state})
         return decisions.record(self.db, study_id, resolved, reader=reader, note=note)[0]
@@ -225,3 +241,109 @@ class Project:
     # ------------------------------------------------------------------ quarantine
     def quarantine(self, stage: str | None = None) -> list[quarantine.QuarantineRecord]:
         return quarantine.records(self.db, stage)
+
+    # ---- ingest (engine/ingest.py, engine/preprocessing.py)
+    def import_paths(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        reports: Sequence[str | Path] = (),
+        id_column: str | None = None,
+        text_column: str | None = None,
+        progress: ingest.Progress | None = None,
+    ) -> ImportSummary:
+        """Import volumes and reports; bad items go to quarantine (see :func:`ingest.import_paths`)."""
+        return ingest.import_paths(
+            self.db, paths, reports=reports, id_column=id_column, text_column=text_column, progress=progress
+        )
+
+    def load_volume(self, series_id: str) -> Volume:
+        """Decode a stored series from its files again; InputError if they are gone or changed."""
+        return ingest.load_volume(self.db, series_id)
+
+    def preprocessed(self, series_id: str, *, train: bool = False, seed: int | None = None) -> np.ndarray:
+        """The series' network input (settings.preprocessing) through ``cache/``; a hit reads no DICOM."""
+        record = studies.get_series(self.db, series_id)
+        return preprocessing.preprocessed(
+            self.path / "cache",
+            record.checksum,
+            self.settings.preprocessing,
+            lambda: self.load_volume(series_id),
+            train=train,
+            seed=seed,
+        )
+
+    # ---- labels & extraction (engine/store/labels.py, engine/extraction/, engine/jobs.py)
+    def label_sources(self, kind: str | None = None) -> list[label_store.LabelSource]:
+        """Label sources (extractor runs and imported references), most recently run first."""
+        return label_store.sources(self.db, kind)
+
+    def silver(self, study_id: str, source: str | None = None) -> dict[str, SilverLabel]:
+        """One study's silver labels by finding, in vocabulary order (empty if none).
+
+        ``source`` defaults to the most recently run extractor source that has labels for the study.
+        """
+        if source is None:
+            source = label_store.latest_extractor_source(self.db, study_id)
+            if source is None:
+                return {}
+        return label_store.labels_for(self.db, study_id, source)
+
+    def extract(
+        self,
+        extractor: str = "rules",
+        *,
+        source: str | None = None,
+        limit: int | None = None,
+        batch: bool = False,
+        job_id: int | None = None,
+        params: Mapping[str, Any] | None = None,
+        on_progress: Any = None,
+        **options: Any,
+    ) -> Any:
+        """Run an extractor over the pending reports as a job (see engine/extraction/runner.py).
+
+        ``options`` override the extractor's settings (``model``, ``base_url``, ``concurrency`` ...).
+        Returns an :class:`~radcurate.engine.extraction.summary.ExtractionSummary`.
+        """
+        from radcurate.engine.extraction import runner
+
+        plugin = runner.make_extractor(self, extractor, **options)
+        return runner.run_extraction(
+            self, plugin, source=source, limit=limit, batch=batch, job_id=job_id, params=params, on_progress=on_progress
+        )
+
+    def import_labels(self, file: str | Path, *, source: str, id_column: str | None = None) -> Any:
+        """Import another labeller's labels as reference source ``source`` (engine/extraction/reference.py)."""
+        from radcurate.engine.extraction.reference import import_labels
+
+        return import_labels(self, file, source=source, id_column=id_column)
+
+    def agreement(self, reference: str, candidate: str | None = None) -> Any:
+        """Per-finding precision/recall/F1/κ of ``candidate`` against ``reference`` (an Agreement)."""
+        from radcurate.engine.extraction.agreement import agreement
+
+        return agreement(self, reference, candidate)
+
+    def jobs(self, kind: str | None = None) -> list[jobs_mod.Job]:
+        """Jobs newest first (dead workers are marked ``interrupted`` on the way)."""
+        return jobs_mod.list_jobs(self.db, kind=kind)
+
+    def job(self, job_id: int) -> jobs_mod.Job:
+        return jobs_mod.get(self.db, job_id)
+
+    def start_job(self, command: str, params: Mapping[str, Any] | None = None) -> jobs_mod.Job:
+        """Start ``radcurate COMMAND`` on this project as a background job (a detached subprocess).
+
+        ``params`` become the command's options (``{"extractor": "llm", "limit": 100}`` →
+        ``--extractor llm --limit 100``). Returns at once with the queued job; poll :meth:`job`.
+        """
+        return job_launch.launch(self.db, self.path, command, params)
+
+    def cancel_job(self, job_id: int) -> jobs_mod.Job:
+        """Ask a job to stop at its next safe point (committed work stays)."""
+        return jobs_mod.cancel(self.db, job_id)
+
+    def resume_job(self, job_id: int) -> jobs_mod.Job:
+        """Start a failed, cancelled or interrupted job again with the same parameters."""
+        return job_launch.resume(self.db, self.path, job_id)

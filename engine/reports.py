@@ -28,9 +28,13 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from radcurate.engine.errors import InputError
 from radcurate.engine.plugins import Rejection
+
+if TYPE_CHECKING:
+    import _csv
 
 ID_COLUMNS = ("study_id", "AccessionNo", "id")
 TEXT_COLUMNS = ("report_text", "report", "text")
@@ -67,20 +71,27 @@ def _match(columns: Sequence[str], wanted: str | None, defaults: Sequence[str]) 
     return None
 
 
-def pick_columns(columns: Sequence[str], path: Path, id_column: str | None = None,
-                 text_column: str | None = None) -> tuple[str, str]:
+def pick_columns(
+    columns: Sequence[str], path: Path, id_column: str | None = None, text_column: str | None = None
+) -> tuple[str, str]:
     """The (id, text) column names of a report table, or an :class:`InputError` listing what exists."""
     found = ", ".join(repr(c) for c in columns) or "none"
     id_name = _match(columns, id_column, ID_COLUMNS)
     if id_name is None:
         wanted = repr(id_column) if id_column else " / ".join(ID_COLUMNS)
-        raise InputError(f"no study id column {wanted} (columns: {found}); name one with --id-column",
-                         path=path, field=id_column or "study_id")
+        raise InputError(
+            f"no study id column {wanted} (columns: {found}); name one with --id-column",
+            path=path,
+            field=id_column or "study_id",
+        )
     text_name = _match(columns, text_column, TEXT_COLUMNS)
     if text_name is None:
         wanted = repr(text_column) if text_column else " / ".join(TEXT_COLUMNS)
-        raise InputError(f"no report text column {wanted} (columns: {found}); name one with --text-column",
-                         path=path, field=text_column or "report_text")
+        raise InputError(
+            f"no report text column {wanted} (columns: {found}); name one with --text-column",
+            path=path,
+            field=text_column or "report_text",
+        )
     return id_name, text_name
 
 
@@ -126,8 +137,11 @@ class ReportFile:
         self.text_column = text_column
         if self.path.is_dir():
             self.kind = "txt-folder"
-            self._files = sorted(p for p in self.path.iterdir()
-                                 if p.suffix.lower() == ".txt" and not p.name.startswith(".") and p.is_file())
+            self._files = sorted(
+                p
+                for p in self.path.iterdir()
+                if p.suffix.lower() == ".txt" and not p.name.startswith(".") and p.is_file()
+            )
             if not self._files:
                 raise InputError("no .txt reports in this folder", path=self.path)
         elif self.path.name.lower().endswith(JSONL_SUFFIXES):
@@ -145,11 +159,10 @@ class ReportFile:
         elif not self.path.exists():
             raise InputError("report file not found", path=self.path)
         else:
-            raise InputError("not a report file: expected .csv, .tsv, .jsonl, .txt or a folder of .txt",
-                             path=self.path)
+            raise InputError("not a report file: expected .csv, .tsv, .jsonl, .txt or a folder of .txt", path=self.path)
 
     # ------------------------------------------------------------------ headers
-    def _csv_reader(self) -> csv.reader:
+    def _csv_reader(self) -> _csv.Reader:
         csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
         return csv.reader(io.StringIO(self._text, newline=""), delimiter=TABLE_SUFFIXES[self.path.suffix.lower()])
 
@@ -172,8 +185,9 @@ class ReportFile:
             try:
                 first = json.loads(line)
             except ValueError:
-                raise InputError(f"line {number}: not valid JSON; one JSON object per line expected",
-                                 path=self.path) from None
+                raise InputError(
+                    f"line {number}: not valid JSON; one JSON object per line expected", path=self.path
+                ) from None
             if not isinstance(first, dict):
                 raise InputError(f"line {number}: expected a JSON object", path=self.path)
             return pick_columns(list(first), self.path, self.id_column, self.text_column)
@@ -193,9 +207,12 @@ class ReportFile:
                 continue
             earlier = first_seen.get(item.study_id)
             if earlier is not None:
-                yield Rejection(item.path, self._id_field,
-                                f"{item.where}: duplicate study id {item.study_id!r} (first at {earlier}); "
-                                "only the first is imported")
+                yield Rejection(
+                    item.path,
+                    self._id_field,
+                    f"{item.where}: duplicate study id {item.study_id!r} (first at {earlier}); "
+                    "only the first is imported",
+                )
                 continue
             first_seen[item.study_id] = item.where or item.path
             yield item
@@ -219,8 +236,12 @@ class ReportFile:
             return Rejection(path, text_field, prefix + f"empty report for study {study_id!r}")
         size = len(text.encode("utf-8"))
         if size > MAX_REPORT_BYTES:
-            return Rejection(path, text_field, prefix + f"report for study {study_id!r} is {size / 1e6:.1f} MB, "
-                             f"over the {MAX_REPORT_BYTES / 1e6:.0f} MB limit (wrong text column?)")
+            return Rejection(
+                path,
+                text_field,
+                prefix + f"report for study {study_id!r} is {size / 1e6:.1f} MB, "
+                f"over the {MAX_REPORT_BYTES / 1e6:.0f} MB limit (wrong text column?)",
+            )
         return ReportEntry(study_id, text, path, where)
 
     def _csv_rows(self) -> Iterator[ReportEntry | Rejection]:
@@ -236,8 +257,9 @@ class ReportFile:
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield Rejection(path, "csv", f"line {reader.line_num}: malformed CSV ({exc}); the rest of the file "
-                                "was not read")
+                yield Rejection(
+                    path, "csv", f"line {reader.line_num}: malformed CSV ({exc}); the rest of the file was not read"
+                )
                 return
             number += 1
             where = f"row {number} (line {start})"
@@ -283,8 +305,9 @@ class ReportFile:
             path = str(file)
             size = file.stat().st_size
             if size > MAX_REPORT_BYTES:
-                yield Rejection(path, "text", f"report is {size / 1e6:.1f} MB, over the "
-                                f"{MAX_REPORT_BYTES / 1e6:.0f} MB limit")
+                yield Rejection(
+                    path, "text", f"report is {size / 1e6:.1f} MB, over the {MAX_REPORT_BYTES / 1e6:.0f} MB limit"
+                )
                 continue
             data = file.read_bytes()
             try:

@@ -29,8 +29,9 @@ class PreprocessingSettings:
     hu_max: float = _doc("upper HU clip", 200.0)
     scale_offset: float = _doc("scaled = (HU + scale_offset) / scale_divisor", 400.0)
     scale_divisor: float = _doc("see scale_offset; (x+400)/600 maps [-1000, 200] to [-1, 1]", 600.0)
-    shape: tuple[int, int, int] = _doc("crop/pad size in voxels along X, Y, Z (train: random crop, eval: centre)",
-                                       (192, 192, 96))
+    shape: tuple[int, int, int] = _doc(
+        "crop/pad size in voxels along X, Y, Z (train: random crop, eval: centre)", (192, 192, 96)
+    )
 
 
 @dataclass(frozen=True)
@@ -155,4 +156,3 @@ def render(settings: Settings) -> str:
         for f in dataclasses.fields(table):
             lines += [f"# {f.metadata.get('help', '')}", f"{f.name} = {_toml_value(getattr(table, f.name))}"]
     return "\n".join(lines) + "\n"
-

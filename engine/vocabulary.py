@@ -37,7 +37,7 @@ CT_RATE_FINDINGS: tuple[str, ...] = (
 )
 
 
-class LabelState(str, enum.Enum):
+class LabelState(enum.StrEnum):
     """CheXpert-style label state of one finding in one study.
 
     Training maps ``present`` to 1, ``absent`` and ``not_mentioned`` to 0 and masks
@@ -59,9 +59,6 @@ class LabelState(str, enum.Enum):
         except ValueError:
             allowed = ", ".join(s.value for s in cls)
             raise InputError(f"unknown label state {value!r}; expected one of: {allowed}", field=field) from None
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

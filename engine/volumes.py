@@ -5,7 +5,9 @@ desktop never guess): ``array[i, j, k]`` with axis 0 running to the patient's Le
 Posterior and axis 2 to Superior (``orientation == "LPS"``, DICOM's patient coordinate system).
 ``spacing`` is in mm along those three axes; ``affine`` maps a voxel index ``(i, j, k, 1)`` to
 LPS millimetres and keeps any obliquity that the axis codes round away. The desktop transposes
-to ``(k, j, i)`` for axial display.
+to ``(k, j, i)`` for axial display. Memory order is not part of the contract: the built-in loaders
+return Fortran-ordered arrays (axis 0 fastest, as NIfTI stores voxels and as a stack of DICOM
+slices reads when transposed), because a C-order copy of a 300-slice CT costs seconds.
 """
 
 from __future__ import annotations
@@ -71,13 +73,16 @@ def content_checksum(array: np.ndarray, spacing: tuple[float, float, float], aff
     """sha256 over voxel values (as little-endian float32-exact dtype), shape, spacing and affine.
 
     Two files holding the same image (e.g. one compressed, one not) get the same checksum, so a
-    re-import is recognised and the preprocessing cache is shared.
+    re-import is recognised and the preprocessing cache is shared. Voxels are hashed in Fortran
+    order (axis 0 fastest), whatever the array's memory layout, so the loaders' Fortran-ordered
+    arrays hash in place instead of through a transposing copy.
     """
     digest = hashlib.sha256()
     digest.update(str(array.shape).encode())
     digest.update(np.round(np.asarray(spacing, dtype=np.float64), 4).tobytes())
     digest.update(np.round(np.asarray(affine, dtype=np.float64), 3).tobytes())
-    digest.update(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes())
+    voxels = np.asfortranarray(array, dtype=array.dtype.newbyteorder("<"))
+    digest.update(voxels.T.data)  # the transpose of a Fortran-ordered array is C-contiguous: no copy
     return digest.hexdigest()
 
 

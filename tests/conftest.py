@@ -40,9 +40,26 @@ def add_studies(project: Project, reports: dict[str, str]) -> None:
 @pytest.fixture
 def project_with_studies(project: Project) -> Project:
     """A project with three studies and short reports."""
-    add_studies(project, {
-        "s1": "FINDINGS: Bilateral pleural effusion. No nodule.",
-        "s2": "FINDINGS: Normal study.",
-        "s3": "IMPRESSION: Cardiomegaly.",
-    })
+    add_studies(
+        project,
+        {
+            "s1": "FINDINGS: Bilateral pleural effusion. No nodule.",
+            "s2": "FINDINGS: Normal study.",
+            "s3": "IMPRESSION: Cardiomegaly.",
+        },
+    )
     return project
+
+
+# ---- LLM path: a real OpenAI-compatible server on loopback (tests/llm_server.py)
+LLM_TEST_KEY = "sk-radcurate-test-9f3c1b7e5d2a4680"
+
+
+@pytest.fixture
+def llm_server(monkeypatch: pytest.MonkeyPatch):
+    """A fresh loopback server (127.0.0.1, ephemeral port) and the API key exported as OPENAI_API_KEY."""
+    from tests.llm_server import serve
+
+    monkeypatch.setenv("OPENAI_API_KEY", LLM_TEST_KEY)
+    with serve(LLM_TEST_KEY) as server:
+        yield server

@@ -46,9 +46,9 @@ def correct_answer(report: str, findings: list[str]) -> dict[str, Any]:
         negated = re.search(r"\bno " + re.escape(name.lower()), lower)
         named = lower.find(name.lower())
         if negated:
-            answer[name] = {"state": "absent", "evidence": report[negated.start():negated.end()]}
+            answer[name] = {"state": "absent", "evidence": report[negated.start() : negated.end()]}
         elif named >= 0:
-            answer[name] = {"state": "present", "evidence": report[named:named + len(name)]}
+            answer[name] = {"state": "present", "evidence": report[named : named + len(name)]}
         else:
             answer[name] = {"state": "not_mentioned", "evidence": ""}
     return {"findings": answer}
@@ -97,14 +97,6 @@ class LLMServer:
         with self.lock:
             self._failures.extend(failures)
 
-    def reset_counters(self) -> None:
-        with self.lock:
-            self.requests.clear()
-            self.per_report.clear()
-            self.batch_per_report.clear()
-            self.statuses.clear()
-            self.max_in_flight = self.in_flight
-
     @property
     def chat_requests(self) -> int:
         return self.requests["/v1/chat/completions"]
@@ -135,14 +127,19 @@ class LLMServer:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body["model"],
-            "choices": [{
-                "index": 0,
-                "finish_reason": "stop",
-                "message": {"role": "assistant", "content": content, "refusal": refusal},
-                "logprobs": None,
-            }],
-            "usage": {"prompt_tokens": prompt_chars // 4, "completion_tokens": len(content or refusal or "") // 4,
-                      "total_tokens": prompt_chars // 4 + len(content or refusal or "") // 4},
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": content, "refusal": refusal},
+                    "logprobs": None,
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_chars // 4,
+                "completion_tokens": len(content or refusal or "") // 4,
+                "total_tokens": prompt_chars // 4 + len(content or refusal or "") // 4,
+            },
         }
 
     @staticmethod
@@ -166,13 +163,24 @@ class LLMServer:
             with self.lock:
                 self.batch_per_report[report_key(request["body"]["messages"][-1]["content"])] += 1
             status, body = self.completion(request["body"])
-            out.append(json.dumps({"id": f"batch_req_{i}", "custom_id": request["custom_id"],
-                                   "response": {"status_code": status, "request_id": f"req_{i}", "body": body},
-                                   "error": None}))
+            out.append(
+                json.dumps(
+                    {
+                        "id": f"batch_req_{i}",
+                        "custom_id": request["custom_id"],
+                        "response": {"status_code": status, "request_id": f"req_{i}", "body": body},
+                        "error": None,
+                    }
+                )
+            )
         file_id = f"file-out-{batch['id']}"
         self.files[file_id] = ("\n".join(out) + "\n").encode("utf-8")
-        batch.update(status="completed", output_file_id=file_id, completed_at=int(time.time()),
-                     request_counts={"total": len(lines), "completed": len(lines), "failed": 0})
+        batch.update(
+            status="completed",
+            output_file_id=file_id,
+            completed_at=int(time.time()),
+            request_counts={"total": len(lines), "completed": len(lines), "failed": 0},
+        )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -186,8 +194,9 @@ class _Handler(BaseHTTPRequestHandler):
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode("utf-8")
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json" if not isinstance(payload, bytes)
-                             else "application/octet-stream")
+            self.send_header(
+                "Content-Type", "application/json" if not isinstance(payload, bytes) else "application/octet-stream"
+            )
             self.send_header("Content-Length", str(len(data)))
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
@@ -202,8 +211,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _authorised(self) -> bool:
         state = self.server.state
         if self.headers.get("Authorization") != f"Bearer {state.api_key}":
-            self._send(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
-                                       "code": "invalid_api_key"}})
+            self._send(
+                401,
+                {
+                    "error": {
+                        "message": "Incorrect API key provided",
+                        "type": "invalid_request_error",
+                        "code": "invalid_api_key",
+                    }
+                },
+            )
             return False
         return True
 
@@ -234,10 +251,17 @@ class _Handler(BaseHTTPRequestHandler):
             elif path == "/v1/batches":
                 body = json.loads(raw)
                 batch_id = f"batch_{len(state.batches) + 1}"
-                batch = {"id": batch_id, "object": "batch", "endpoint": body["endpoint"],
-                         "input_file_id": body["input_file_id"], "completion_window": body["completion_window"],
-                         "status": "validating", "created_at": int(time.time()), "polls": 0,
-                         "request_counts": {"total": 0, "completed": 0, "failed": 0}}
+                batch = {
+                    "id": batch_id,
+                    "object": "batch",
+                    "endpoint": body["endpoint"],
+                    "input_file_id": body["input_file_id"],
+                    "completion_window": body["completion_window"],
+                    "status": "validating",
+                    "created_at": int(time.time()),
+                    "polls": 0,
+                    "request_counts": {"total": 0, "completed": 0, "failed": 0},
+                }
                 state.batches[batch_id] = batch
                 self._send(200, _public(batch))
             else:
@@ -249,6 +273,15 @@ class _Handler(BaseHTTPRequestHandler):
         with self._counted(path):
             if not self._authorised():
                 return
+            if path == "/v1/_stats":  # not OpenAI: the counters, for a server in another process
+                with state.lock:
+                    stats = {
+                        "requests": dict(state.requests),
+                        "max_in_flight": state.max_in_flight,
+                        "chat_requests": state.chat_requests,
+                        "statuses": dict(state.statuses),
+                    }
+                return self._send(200, stats)
             if m := re.fullmatch(r"/v1/batches/([\w-]+)", path):
                 batch = state.batches.get(m.group(1))
                 if batch is None:
@@ -277,8 +310,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif isinstance(failure, int):
             with state.lock:
                 state.statuses[failure] += 1
-            return self._send(failure, {"error": {"message": f"planned failure {failure}"}},
-                              {"retry-after-ms": "20"})
+            return self._send(failure, {"error": {"message": f"planned failure {failure}"}}, {"retry-after-ms": "20"})
         if state.latency_s:
             time.sleep(state.latency_s)
         status, answer = state.completion(body)
@@ -297,8 +329,18 @@ class _Handler(BaseHTTPRequestHandler):
         data, filename = parts["file"]
         file_id = f"file-{len(state.files) + 1}"
         state.files[file_id] = data
-        self._send(200, {"id": file_id, "object": "file", "bytes": len(data), "created_at": int(time.time()),
-                         "filename": filename or "upload.jsonl", "purpose": "batch", "status": "processed"})
+        self._send(
+            200,
+            {
+                "id": file_id,
+                "object": "file",
+                "bytes": len(data),
+                "created_at": int(time.time()),
+                "filename": filename or "upload.jsonl",
+                "purpose": "batch",
+                "status": "processed",
+            },
+        )
 
 
 def _public(batch: dict[str, Any]) -> dict[str, Any]:
@@ -315,8 +357,10 @@ def _multipart(raw: bytes, boundary: bytes) -> dict[str, tuple[bytes, str | None
         name = re.search(rb'name="([^"]*)"', head)
         filename = re.search(rb'filename="([^"]*)"', head)
         if name:
-            parts[name.group(1).decode()] = (data.removesuffix(b"\r\n"),
-                                             filename.group(1).decode() if filename else None)
+            parts[name.group(1).decode()] = (
+                data.removesuffix(b"\r\n"),
+                filename.group(1).decode() if filename else None,
+            )
     return parts
 
 
@@ -343,7 +387,7 @@ def serve(api_key: str, **options: Any) -> Iterator[LLMServer]:
         thread.join(timeout=5)
 
 
-if __name__ == "__main__":  # manual use: python tests/llm_server.py KEY [LATENCY_S]
+if __name__ == "__main__":  # python tests/llm_server.py KEY [LATENCY_S]; prints the base URL; GET /v1/_stats
     import sys
 
     with serve(sys.argv[1], latency_s=float(sys.argv[2]) if len(sys.argv) > 2 else 0.0) as s:

@@ -48,9 +48,31 @@ def _root(
     """radcurate: review, learn, ship, curate chest CT labels."""
 
 
+# Command modules in the order their commands appear in --help (the loop of DESIGN §2).
+COMMAND_MODULES = (
+    "project_commands",
+    "phantom_command",
+    "inspect_command",
+    "ingest_commands",
+    "extraction_commands",
+    "review_command",
+    "demo_command",
+)
+
+
 def _register_commands() -> None:
-    # Each module adds its commands to `app` when imported.
-    from radcurate.engine.cli import project_commands  # noqa: F401
+    """Import each command module; decorator-style modules register on import, others via register()."""
+    import importlib
+
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"radcurate.engine.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"radcurate.engine.cli.{name}":
+                raise
+            continue
+        if hasattr(module, "register"):
+            module.register(app)
 
 
 def run() -> None:

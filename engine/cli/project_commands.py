@@ -17,8 +17,11 @@ JSON_OPT = typer.Option(False, "--json", help="Print machine-readable JSON inste
 def init(
     directory: Path = typer.Argument(..., help="Folder for the new project (created if missing)."),
     vocabulary: Optional[Path] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.11
-        None, "--vocabulary", help="Findings list: a text file (one a line) or TOML (findings = [...])."),
-    preset: str = typer.Option("paper", "--preset", help="Settings preset: 'paper' (DESIGN values) or 'demo' (CPU-sized)."),
+        None, "--vocabulary", help="Findings list: a text file (one a line) or TOML (findings = [...])."
+    ),
+    preset: str = typer.Option(
+        "paper", "--preset", help="Settings preset: 'paper' (DESIGN values) or 'demo' (CPU-sized)."
+    ),
 ) -> None:
     """Create a project folder.
 
@@ -123,7 +126,8 @@ def history(
     for d in trail:
         prev = d.previous_state.value if d.previous_state else "—"
         new = d.state.value if d.state else "undecided"
-        table.add_row(str(d.id), d.decided_at[:19], d.reader, d.study_id, d.finding, f"{prev} → {new}",
-                      d.kind, d.note or "")
+        table.add_row(
+            str(d.id), d.decided_at[:19], d.reader, d.study_id, d.finding, f"{prev} → {new}", d.kind, d.note or ""
+        )
     console.print(table)
     console.print(f"{len(trail)} decisions")

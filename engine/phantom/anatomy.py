@@ -244,7 +244,7 @@ def _mediastinum(anat: Anatomy) -> None:
     # Pulmonary trunk to both hila.
     trunk = np.array([anat.mm(p.heart_u, -0.3, p.dome + 0.25), anat.mm(0.08, -0.12, 0.62)])
     paint(hu, tube(grid, trunk, 12.0), blood)
-    for side, s in SIDES.items():
+    for s in SIDES.values():
         paint(hu, tube(grid, np.array([trunk[1], anat.mm(s * 0.27, -0.02, 0.6)]), 8.0), blood)
     # Trachea and main bronchi (air, thin wall), oesophagus in front of the spine.
     trachea = np.array([anat.mm(0.0, -0.07, top), anat.mm(0.0, -0.07, 0.68)])

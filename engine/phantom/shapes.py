@@ -128,9 +128,7 @@ def tube(grid: Grid, points: np.ndarray, radii: np.ndarray | float) -> Patch | N
         length2 = float(seg @ seg) or 1e-6
         s = ((x - p0[0]) * seg[0] + (y - p0[1]) * seg[1] + (z - p0[2]) * seg[2]) / length2
         s = np.clip(s, 0.0, 1.0)
-        d = np.sqrt(
-            (x - p0[0] - s * seg[0]) ** 2 + (y - p0[1] - s * seg[1]) ** 2 + (z - p0[2] - s * seg[2]) ** 2
-        )
+        d = np.sqrt((x - p0[0] - s * seg[0]) ** 2 + (y - p0[1] - s * seg[1]) ** 2 + (z - p0[2] - s * seg[2]) ** 2)
         np.minimum(best, d - (r0 + (r1 - r0) * s), out=best)
     return Patch(box, _ramp(best, grid.voxel))
 
@@ -169,21 +167,14 @@ def smooth_noise(shape: tuple[int, int, int], cells: tuple[int, int, int], rng: 
 def erode(mask: np.ndarray, steps: int) -> np.ndarray:
     """Shrink a mask by ``steps`` voxels along each axis (6-neighbourhood), so a point picked in
     the result keeps a solid of that radius inside the original region."""
-    out = mask.copy()
+    out = mask
     for _ in range(max(0, steps)):
-        core = out.copy()
+        p = np.pad(out, 1, constant_values=False)
+        inner = (slice(1, -1),) * 3
+        out = p[inner].copy()
         for axis in range(3):
-            lo = [slice(None)] * 3
-            hi = [slice(None)] * 3
-            lo[axis], hi[axis] = slice(1, None), slice(None, -1)
-            core[tuple(hi)] &= out[tuple(lo)]
-            core[tuple(lo)] &= out[tuple(hi)]
-            edge = [slice(None)] * 3
-            edge[axis] = 0
-            core[tuple(edge)] = False
-            edge[axis] = -1
-            core[tuple(edge)] = False
-        out = core
+            for shift in (slice(None, -2), slice(2, None)):
+                out &= p[tuple(shift if a == axis else slice(1, -1) for a in range(3))]
     return out
 
 

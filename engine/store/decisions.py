@@ -38,17 +38,23 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]
 
 def _row_to_decision(row: Sequence[Any]) -> Decision:
     return Decision(
-        id=row[0], study_id=row[2], finding=row[3], reader=row[4],
+        id=row[0],
+        study_id=row[2],
+        finding=row[3],
+        reader=row[4],
         state=LabelState(row[5]) if row[5] else None,  # type: ignore[arg-type]
         previous_state=LabelState(row[6]) if row[6] else None,
-        note=row[9], decided_at=row[10], kind=row[7], action=row[1], undoes=row[8],
+        note=row[9],
+        decided_at=row[10],
+        kind=row[7],
+        action=row[1],
+        undoes=row[8],
     )
 
 
 def _current_state(conn: sqlite3.Connection, study_id: str, finding: str, reader: str) -> str | None:
     row = conn.execute(
-        "SELECT state FROM decisions WHERE study_id = ? AND finding = ? AND reader = ? "
-        "ORDER BY id DESC LIMIT 1",
+        "SELECT state FROM decisions WHERE study_id = ? AND finding = ? AND reader = ? ORDER BY id DESC LIMIT 1",
         (study_id, finding, reader),
     ).fetchone()
     return row[0] if row else None

@@ -22,8 +22,7 @@ class QuarantineRecord:
     time: str = ""
 
     def as_json(self) -> dict[str, str | None]:
-        return {"path": self.path, "field": self.field, "reason": self.reason, "stage": self.stage,
-                "time": self.time}
+        return {"path": self.path, "field": self.field, "reason": self.reason, "stage": self.stage, "time": self.time}
 
 
 def add(db: sqlite_utils.Database, path: str, field: str | None, reason: str, stage: str) -> QuarantineRecord:

@@ -96,8 +96,10 @@ def report_for(db: sqlite_utils.Database, study_id: str) -> Report | None:
 
 def reports(db: sqlite_utils.Database, study_ids_: Iterable[str] | None = None) -> list[Report]:
     """Reports in study import order (all, or those of the given studies)."""
-    sql = ("SELECT r.id, r.study_id, r.text, r.sha256, r.source FROM reports r "
-           "JOIN studies s ON s.id = r.study_id ORDER BY s.position")
+    sql = (
+        "SELECT r.id, r.study_id, r.text, r.sha256, r.source FROM reports r "
+        "JOIN studies s ON s.id = r.study_id ORDER BY s.position"
+    )
     rows = [Report(*r) for r in db.execute(sql).fetchall()]
     if study_ids_ is not None:
         wanted = set(study_ids_)
@@ -114,20 +116,42 @@ def insert_series(db: sqlite_utils.Database, record: SeriesRecord) -> None:
     db.conn.execute(
         "INSERT INTO series (id, study_id, loader, series_key, files, shape, spacing, affine, orientation,"
         " modality, hu_min, hu_max, checksum, metadata, imported_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (record.id, record.study_id, record.loader, record.series_key, json.dumps(list(record.files)),
-         json.dumps(list(record.shape)), json.dumps(list(record.spacing)), json.dumps(record.affine),
-         record.orientation, record.modality, record.hu_min, record.hu_max, record.checksum,
-         json.dumps(record.metadata, default=str), utc_now()),
+        (
+            record.id,
+            record.study_id,
+            record.loader,
+            record.series_key,
+            json.dumps(list(record.files)),
+            json.dumps(list(record.shape)),
+            json.dumps(list(record.spacing)),
+            json.dumps(record.affine),
+            record.orientation,
+            record.modality,
+            record.hu_min,
+            record.hu_max,
+            record.checksum,
+            json.dumps(record.metadata, default=str),
+            utc_now(),
+        ),
     )
 
 
 def _series_from_row(row: dict[str, Any]) -> SeriesRecord:
     return SeriesRecord(
-        id=row["id"], study_id=row["study_id"], loader=row["loader"], series_key=row["series_key"],
-        files=tuple(json.loads(row["files"])), shape=tuple(json.loads(row["shape"])),  # type: ignore[arg-type]
-        spacing=tuple(json.loads(row["spacing"])), affine=json.loads(row["affine"]),  # type: ignore[arg-type]
-        orientation=row["orientation"], modality=row["modality"], hu_min=row["hu_min"], hu_max=row["hu_max"],
-        checksum=row["checksum"], metadata=json.loads(row["metadata"] or "{}"),
+        id=row["id"],
+        study_id=row["study_id"],
+        loader=row["loader"],
+        series_key=row["series_key"],
+        files=tuple(json.loads(row["files"])),
+        shape=tuple(json.loads(row["shape"])),  # type: ignore[arg-type]
+        spacing=tuple(json.loads(row["spacing"])),
+        affine=json.loads(row["affine"]),  # type: ignore[arg-type]
+        orientation=row["orientation"],
+        modality=row["modality"],
+        hu_min=row["hu_min"],
+        hu_max=row["hu_max"],
+        checksum=row["checksum"],
+        metadata=json.loads(row["metadata"] or "{}"),
     )
 
 

@@ -25,18 +25,25 @@ Findings with no phrasing at all are matched by their own name.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from radcurate.engine.labels import SilverLabel
 from radcurate.engine.vocabulary import LabelState, Vocabulary
+from radcurate.plugins.extractors.rules_matcher import ABSENT, EXCLUDE_SENTENCE, FindingMatcher, FindingSpans
 from radcurate.plugins.extractors.rules_negation import Assertion, SentenceScopes, sentence_scopes
-from radcurate.plugins.extractors.rules_phrases import BUILTIN_SYNONYMS, CompiledFinding, compile_findings, read_synonym_file
-from radcurate.plugins.extractors.rules_sentences import CONTEXT_SECTIONS, ReportLayout, Sentence, split_report
+from radcurate.plugins.extractors.rules_phrases import builtin_synonyms, read_synonym_file
+from radcurate.plugins.extractors.rules_sentences import CONTEXT_SECTIONS, Sentence, split_report
+from radcurate.plugins.extractors.rules_trie import lower
 
 _RANK = {Assertion.AFFIRMED: 0, Assertion.UNCERTAIN: 1, Assertion.NEGATED: 2}
-_STATE = {Assertion.AFFIRMED: LabelState.PRESENT, Assertion.UNCERTAIN: LabelState.UNCERTAIN, Assertion.NEGATED: LabelState.ABSENT}
+_STATE = {
+    Assertion.AFFIRMED: LabelState.PRESENT,
+    Assertion.UNCERTAIN: LabelState.UNCERTAIN,
+    Assertion.NEGATED: LabelState.ABSENT,
+}
 
 
 @dataclass(frozen=True)
@@ -62,72 +69,105 @@ class RuleBasedExtractor:
     version = "1.0.0"
 
     def __init__(self, synonyms: str | Path | None = None):
-        self._files = [BUILTIN_SYNONYMS]
-        if synonyms is not None:
-            read_synonym_file(synonyms)  # fail now, naming the file, not at the first report
-            self._files.append(Path(synonyms))
-        self._compiled: dict[tuple[str, ...], list[CompiledFinding]] = {}
+        self._tables = [builtin_synonyms()]
+        self._synonyms = None if synonyms is None else Path(synonyms)
+        if self._synonyms is not None:
+            self._tables.append(read_synonym_file(self._synonyms))  # fails now, naming the file
+            # edited phrasing must relabel: the run records the version with every label
+            digest = hashlib.sha256(self._synonyms.read_bytes()).hexdigest()
+            self.version = f"{type(self).version}+synonyms.{digest[:12]}"
+        self._matchers: dict[tuple[str, ...], FindingMatcher] = {}
 
-    def _findings(self, vocabulary: Vocabulary) -> list[CompiledFinding]:
-        compiled = self._compiled.get(vocabulary.findings)
-        if compiled is None:
-            compiled = compile_findings(vocabulary.findings, self._files)
-            self._compiled[vocabulary.findings] = compiled
-        return compiled
+    def details(self, vocabulary: Vocabulary) -> dict[str, Any]:
+        """What the run records about this extractor: the project synonym file, if any."""
+        return {"synonyms": str(self._synonyms)} if self._synonyms else {}
+
+    def _matcher(self, vocabulary: Vocabulary) -> FindingMatcher:
+        matcher = self._matchers.get(vocabulary.findings)
+        if matcher is None:
+            matcher = self._matchers[vocabulary.findings] = FindingMatcher(vocabulary.findings, self._tables)
+        return matcher
 
     def extract(self, text: str, vocabulary: Vocabulary) -> list[SilverLabel]:
         """Return one label per vocabulary finding, in vocabulary order."""
-        layout = split_report(text)
-        report = _Report(text, layout)
-        return [report.label(finding) for finding in self._findings(vocabulary)]
+        matcher = self._matcher(vocabulary)
+        report = _Report(text, lower(text))
+        spans = matcher.spans(report.low)
+        return [
+            report.label(finding, found)
+            if found is not None and (found.mentions or found.pending[ABSENT])
+            else _NOT_MENTIONED[finding]
+            for finding, found in zip(matcher.findings, spans, strict=True)
+        ]
+
+
+class _NotMentioned(dict[str, SilverLabel]):
+    """Shared ``not_mentioned`` labels (immutable), one per finding name."""
+
+    def __missing__(self, finding: str) -> SilverLabel:
+        label = self[finding] = SilverLabel(finding, LabelState.NOT_MENTIONED)
+        return label
+
+
+_NOT_MENTIONED = _NotMentioned()
 
 
 class _Report:
     """One report being labelled: its layout plus per-sentence scopes, computed on first use."""
 
-    def __init__(self, text: str, layout: ReportLayout):
+    def __init__(self, text: str, low: str):
         self.text = text
-        self.layout = layout
+        self.low = low
+        self.layout = split_report(text)
         self._scopes: dict[int, SentenceScopes] = {}
 
-    def _assertion(self, index: int, start: int) -> Assertion:
-        scopes = self._scopes.get(index)
-        if scopes is None:
-            s = self.layout.sentences[index]
-            scopes = self._scopes[index] = sentence_scopes(self.text, s.start, s.end)
-        return scopes.assertion(start)
+    def _mention(self, start: int, assertion: Assertion | None = None) -> Mention | None:
+        index = self.layout.sentence_at(start)
+        if index is None:
+            return None
+        sentence = self.layout.sentences[index]
+        if sentence.section in CONTEXT_SECTIONS:
+            return None
+        if assertion is None:
+            scopes = self._scopes.get(index)
+            if scopes is None:
+                scopes = self._scopes[index] = sentence_scopes(self.low, sentence.start, sentence.end)
+            assertion = scopes.assertion(start)
+        return Mention(sentence, assertion)
 
-    def _mentions(self, finding: CompiledFinding) -> Iterator[Mention]:
-        excluded = [m.span() for m in finding.exclude.finditer(self.text)] if finding.exclude else []
-        for m in finding.mention.finditer(self.text):
-            index = self.layout.sentence_at(m.start())
-            if index is None:
-                continue
-            sentence = self.layout.sentences[index]
-            if sentence.section in CONTEXT_SECTIONS:
-                continue
-            if any(a < m.end() and m.start() < b for a, b in excluded):
-                continue
-            yield Mention(sentence, self._assertion(index, m.start()))
-        if finding.absent is not None:
-            for m in finding.absent.finditer(self.text):
-                index = self.layout.sentence_at(m.start())
-                if index is not None and self.layout.sentences[index].section not in CONTEXT_SECTIONS:
-                    yield Mention(self.layout.sentences[index], Assertion.NEGATED)
-
-    def label(self, finding: CompiledFinding) -> SilverLabel:
+    def label(self, finding: str, spans: FindingSpans) -> SilverLabel:
         best: Mention | None = None
         negated = False
-        for mention in self._mentions(finding):
+        mentions = spans.kept_mentions() if spans.mentions else []
+        skip: set[int | None] = set()
+        if mentions and spans.pending[EXCLUDE_SENTENCE]:
+            sentence_at = self.layout.sentence_at
+            named = {sentence_at(a) for a, _ in mentions}
+            skip = {sentence_at(a) for a, _ in spans.excluding_sentences(lambda pos: sentence_at(pos) in named)}
+        for start, _ in mentions:
+            if skip and self.layout.sentence_at(start) in skip:
+                continue
+            mention = self._mention(start)
+            if mention is None:
+                continue
             negated = negated or mention.assertion is Assertion.NEGATED
             if best is None or _RANK[mention.assertion] < _RANK[best.assertion]:
                 best = mention
+                if mention.assertion is Assertion.AFFIRMED and negated:
+                    break
+        if (best is None or best.assertion is Assertion.NEGATED) and spans.pending[ABSENT]:
+            for start, _ in spans.absent():
+                mention = self._mention(start, Assertion.NEGATED)
+                if mention is not None:
+                    best = best or mention
+                    negated = True
+                    break
         if best is None:
-            return SilverLabel(finding.finding, LabelState.NOT_MENTIONED)
+            return SilverLabel(finding, LabelState.NOT_MENTIONED)
         s = best.sentence
         flags = ("negated_elsewhere",) if negated and best.assertion is not Assertion.NEGATED else ()
         return SilverLabel(
-            finding.finding,
+            finding,
             _STATE[best.assertion],
             evidence=self.text[s.start : s.end],
             start=s.start,

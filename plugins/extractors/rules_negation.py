@@ -1,26 +1,28 @@
 """Negation and uncertainty scopes inside one sentence (NegEx-style, with clause awareness).
 
-A *trigger* is a cue such as ``no``, ``without`` (before what it negates) or ``was not detected``
-(after it); its *scope* is the stretch of the sentence it governs. NegEx (Chapman et al., 2001)
-ends a scope at terminators such as ``but`` or ``however``; radiology reports need two more
-rules, both about clauses rather than words:
+A *cue* such as ``no``, ``without`` (before what it negates) or ``was not detected`` (after it)
+governs a *scope*, a stretch of its sentence. NegEx (Chapman et al., 2001) ends a scope at
+terminators such as ``but`` or ``however``; radiology reports need two more rules, both about
+clauses rather than words:
 
 * A list stays inside one scope: ``no evidence of focal infiltrate, effusion or pneumothorax``
   negates all three, and so does ``Pericardial, pleural effusion was not detected``.
 * A comma or ``and`` that starts a new clause ends it: ``No effusion was detected, atelectasis
   is observed`` negates only the effusion. The test is whether the words already inside the scope
   carry their own verb (``was detected``): after that, the next comma or ``and`` opens a new clause.
-  Backwards scopes (``... was not detected``) stop at a comma whose preceding words carry a verb,
+  Backward scopes (``... was not detected``) stop at a comma whose preceding words carry a verb,
   and at relative pronouns (``lymph nodes, the largest of which was not observed in pathological
-  size``): the negation belongs to the relative clause, not to the lymph nodes.
+  size``): that negation belongs to the relative clause, not to the lymph nodes.
 
-*Pseudo-triggers* look like cues but are not (``no significant change``, ``not only``,
-``did not reach``); they are matched first so their words never act as triggers.
+*Pseudo-cues* look like cues but are not (``no significant change``, ``did not reach``); the
+longest cue at a position wins, so their words never act as cues. Uncertainty works the same way
+(``possible``, ``may represent``, ``suspicious for``, ``cannot be excluded``); a question mark
+makes the words before it uncertain, back to the opening bracket when it sits inside one
+(``(lymph node?)``), else back to the previous comma. A mention inside both a negation and an
+uncertainty scope is negated (``no evidence of possible pneumonia``).
 
-Uncertainty works the same way (``possible``, ``may represent``, ``suspicious for``, ``cannot be
-excluded``); a question mark makes the words before it uncertain, back to the opening bracket
-when it sits inside one (``(lymph node?)``), else back to the previous comma. When a mention lies
-in both a negation and an uncertainty scope, negation wins (``no evidence of possible pneumonia``).
+Cues are written as templates in :mod:`.rules_cues` and expanded into one trie-shaped regex, so a
+sentence is scanned once for cues, clause breaks and verbs together.
 """
 
 from __future__ import annotations
@@ -30,8 +32,11 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass
 
+from radcurate.plugins.extractors.rules_cues import CUES, expand
+from radcurate.plugins.extractors.rules_trie import trie_regex
 
-class Assertion(str, enum.Enum):
+
+class Assertion(enum.StrEnum):
     """How one sentence states one mention."""
 
     AFFIRMED = "affirmed"
@@ -39,129 +44,21 @@ class Assertion(str, enum.Enum):
     UNCERTAIN = "uncertain"
 
 
-_SEEN = (
-    r"(?:detected|observed|seen|noted|found|identified|visuali[sz]ed|present|evident|demonstrated|"
-    r"determined|encountered|monitored|followed|viewed|distinguished|selected|appreciated|visible|"
-    r"recogni[sz]ed|shown|described|defined|depicted|discerned|delineated|revealed|reported|"
-    r"documented|apparent|watched|measured|considered|evaluated in favor)"
-)
-
-_PSEUDO = [
-    r"no\s+(?:significant\s+|apparent\s+|obvious\s+|marked\s+|notable\s+|remarkable\s+|interval\s+)*"
-    r"(?:change|difference|increase|progression|regression|decrease|growth|enlargement in size)s?\b",
-    r"not\s+(?:significantly\s+)?(?:changed|different|increased|progressed|only|necessarily)",
-    r"without\s+(?:significant\s+|any\s+)?(?:change|difference|progression)",
-    r"(?:did|does|do)\s+not\s+(?:reach|exceed|show|create|cause|contain|have)",
-    r"not\s+(?:reaching|exceeding)",
-    r"no\s+(?:longer\s+)?(?:further)",
-    r"not\s+(?:be\s+)?(?:evaluated|assessed|examined|specific|characteri[sz]ed)",
-    r"no\s+doubt",
-    r"gram[\s-]+negative",
-    r"cannot\s+be\s+evaluated",
-]
-
-_PRE_NEG = [
-    r"no\s+(?:evidence|signs?|findings?|appearance|indication|suggestion)\s+(?:of|for|to\s+suggest)",
-    r"(?:absence|lack|resolution|disappearance)\s+of",
-    r"free\s+of",
-    r"negative\s+for",
-    r"without",
-    r"neither",
-    r"nor",
-    r"no",
-    r"none\s+of",
-    r"not\s+(?:any|a|an)",
-    r"never",
-]
-
-_POST_NEG = [
-    r"(?:(?:is|are|was|were|has|have|had|be|been|could|can|did|does|do)\s+)?not\s+(?:be(?:en)?\s+)?"
-    r"(?:clearly\s+|definitely\s+|significantly\s+)?" + _SEEN,
-    r"cannot\s+be\s+" + _SEEN,
-    r"(?:is|are|was|were)\s+(?:absent|negative)",
-    r"(?:has|have|had)\s+(?:completely\s+)?(?:disappeared|resolved|been\s+lost)",
-    r"(?:disappeared|resolved)",
-    r"(?:is|are|was|were|has\s+been|have\s+been)\s+(?:ruled\s+out|excluded)",
-    r"(?:have|has)\s+(?:completely\s+)?regressed\s+completely|(?:completely|totally)\s+regressed",
-]
-
-_PRE_UNC = [
-    r"possib(?:le|ly)",
-    r"probab(?:le|ly)",
-    r"questionabl[ey]",
-    r"equivocal",
-    r"suspicious\s+(?:for|of)",
-    r"suspicion\s+(?:for|of)",
-    r"suspect(?:ed)?",
-    r"concerning\s+for",
-    r"(?:may|might)(?:\s+(?:also|be|represent|reflect|indicate|belong|correspond|suggest|due))*",
-    r"could\s+(?:be|represent|reflect|indicate|belong|correspond)",
-    r"(?:cannot|can\s+not|could\s+not)\s+(?:exclude|rule\s+out)",
-    r"rule\s+out|r/o",
-    r"differential\s+diagnos[ie]s(?:\s+(?:of|includes?))?",
-    r"(?:versus|vs\.?)",
-    r"cannot\s+be\s+differentiated\s+from",
-    r"to\s+be\s+considered",
-]
-
-_POST_UNC = [
-    r"(?:cannot|can\s+not|could\s+not|can't|not)\s+(?:be\s+)?(?:excluded|ruled\s+out)",
-    r"(?:should|must|is\s+to)\s+be\s+(?:excluded|ruled\s+out|kept\s+in\s+mind|considered)",
-    r"(?:is|are|was|were)\s+(?:suspected|questionable|possible|uncertain)",
-    r"in\s+the\s+differential\s+diagnosis",
-]
-
-# End every forward and backward scope.
-_TERMINATORS = [
-    r"but",
-    r"however",
-    r"although",
-    r"though",
-    r"except(?:\s+for)?",
-    r"apart\s+from",
-    r"aside\s+from",
-    r"besides",
-    r"other\s+than",
-    r"whereas",
-    r"while",
-    r"yet",
-    r"nevertheless",
-    r"in\s+addition",
-    r"additionally",
-    r"on\s+the\s+other\s+hand",
-    r"instead",
-]
-# End backward scopes only: a negation after a relative pronoun belongs to the relative clause.
-_BACK_TERMINATORS = [r"which", r"that", r"whose", r"where", r"who"]
-
-# A finite verb or copula: once a scope holds one, a comma or "and" starts a new clause.
-_PREDICATE = re.compile(
-    r"\b(?:is|are|was|were|be|been|there|observed|seen|detected|noted|found|identified|present|"
-    r"visuali[sz]ed|visible|shows?|showed|demonstrated|appears?|exists?|followed|monitored)\b",
-    re.IGNORECASE,
-)
-_BREAK = re.compile(r",|\band\b", re.IGNORECASE)
+def _compile() -> tuple[re.Pattern[str], dict[str, str]]:
+    """One scanner for every cue phrase, commas and question marks; and the kind of each phrase."""
+    kinds: dict[str, str] = {}
+    for kind, templates in CUES.items():
+        for template in templates:
+            for phrase in expand(template):
+                kinds.setdefault(phrase, kind)  # earlier kinds win a tie
+    sequences = [[r"\s+" if ch == " " else re.escape(ch) for ch in phrase] for phrase in kinds]
+    kinds[","] = "break"
+    kinds["?"] = "qmark"
+    return re.compile(r"\b" + trie_regex(sequences) + r"\b|,|\?"), kinds
 
 
-def _group(name: str, alternatives: list[str]) -> str:
-    return rf"(?P<{name}>\b(?:{'|'.join(alternatives)})\b)"
-
-
-_TRIGGERS = re.compile(
-    "|".join(
-        [
-            _group("pseudo", _PSEUDO),
-            _group("post_unc", _POST_UNC),
-            _group("post_neg", _POST_NEG),
-            _group("pre_neg", _PRE_NEG),
-            _group("pre_unc", _PRE_UNC),
-            _group("term", _TERMINATORS),
-            _group("back_term", _BACK_TERMINATORS),
-            r"(?P<qmark>\?)",
-        ]
-    ),
-    re.IGNORECASE,
-)
+_SCANNER, _KIND = _compile()
+_SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -173,76 +70,129 @@ class SentenceScopes:
 
     def assertion(self, start: int) -> Assertion:
         """How the sentence states a mention starting at ``start``."""
-        if any(a <= start < b for a, b in self.negated):
-            return Assertion.NEGATED
-        if any(a <= start < b for a, b in self.uncertain):
-            return Assertion.UNCERTAIN
+        for a, b in self.negated:
+            if a <= start < b:
+                return Assertion.NEGATED
+        for a, b in self.uncertain:
+            if a <= start < b:
+                return Assertion.UNCERTAIN
         return Assertion.AFFIRMED
 
 
-def sentence_scopes(text: str, start: int, end: int) -> SentenceScopes:
-    """Find the negation and uncertainty scopes of the sentence ``text[start:end]``."""
-    triggers = [(m.lastgroup, m.start(), m.end()) for m in _TRIGGERS.finditer(text, start, end)]
-    if not triggers:
-        return SentenceScopes((), ())
-    clauses = _Clauses(text, start, end, triggers)
+_NO_SCOPES = SentenceScopes((), ())
+
+
+def sentence_scopes(low: str, start: int, end: int) -> SentenceScopes:
+    """Negation and uncertainty scopes of the sentence ``low[start:end]`` (lower-cased text)."""
+    cues: list[tuple[str, int, int]] = []
+    scoped = False
+    kinds = _KIND
+    for m in _SCANNER.finditer(low, start, end):
+        token = m.group()
+        kind = kinds.get(token)
+        if kind is None:
+            kind = kinds[_SPACES.sub(" ", token)]
+        cues.append((kind, *m.span()))
+        scoped = scoped or kind in _SCOPED
+    if not scoped:
+        return _NO_SCOPES
+    clauses = _Clauses(low, start, end, cues)
     negated: list[tuple[int, int]] = []
     uncertain: list[tuple[int, int]] = []
-    for kind, t_start, t_end in triggers:
+    for kind, c_start, c_end in cues:
         if kind == "pre_neg":
-            negated.append((t_end, clauses.forward_end(t_end)))
+            negated.append((c_end, clauses.forward_end(c_end)))
         elif kind == "post_neg":
-            negated.append((clauses.backward_start(t_start), t_start))
+            negated.append((clauses.backward_start(c_start), c_start))
         elif kind == "pre_unc":
-            uncertain.append((t_end, clauses.forward_end(t_end)))
+            uncertain.append((c_end, clauses.forward_end(c_end)))
         elif kind == "post_unc":
-            uncertain.append((clauses.backward_start(t_start), t_start))
+            uncertain.append((clauses.backward_start(c_start), c_start))
         elif kind == "qmark":
-            uncertain.append((clauses.question_start(t_start), t_start))
+            uncertain.append((clauses.question_start(c_start), c_start))
     return SentenceScopes(tuple(negated), tuple(uncertain))
 
 
+_SCOPED = frozenset({"pre_neg", "post_neg", "pre_unc", "post_unc", "qmark"})
+_VERBS = frozenset({"verb", "post_neg", "post_unc"})
+
+
 class _Clauses:
-    """Clause boundaries of one sentence, computed once and shared by all its triggers."""
+    """Clause boundaries of one sentence, shared by all its cues.
 
-    def __init__(self, text: str, start: int, end: int, triggers: list[tuple[str | None, int, int]]):
-        self.text, self.start, self.end = text, start, end
-        self.terms = [(s, e) for kind, s, e in triggers if kind == "term"]
-        self.back_terms = [(s, e) for kind, s, e in triggers if kind in ("term", "back_term")]
-        self.breaks = [m.start() for m in _BREAK.finditer(text, start, end)]
-        self.break_ends = [m.end() for m in _BREAK.finditer(text, start, end)]
-        self.predicates = [m.start() for m in _PREDICATE.finditer(text, start, end)]
+    A relative clause set off by commas (``The effusion, which was seen before, was not
+    detected``) is a parenthesis: its verbs and commas are ignored, so the negation reaches the
+    subject. An unclosed one (``..., which was not seen before``) or a partitive one (``the
+    largest of which``) keeps its cues to itself.
+    """
 
-    def _has_predicate(self, a: int, b: int) -> bool:
-        i = bisect_left(self.predicates, a)
-        return i < len(self.predicates) and self.predicates[i] < b
+    def __init__(self, low: str, start: int, end: int, cues: list[tuple[str, int, int]]):
+        self.low, self.start, self.end = low, start, end
+        breaks = [(s, e) for kind, s, e in cues if kind in ("break", "and")]
+        commas = [s for kind, s, _ in cues if kind == "break"]
+        hidden: list[tuple[int, int]] = []
+        back_terms = []
+        for kind, s, e in cues:
+            if kind != "back_term":
+                continue
+            if low.startswith("of ", s):
+                back_terms.append(e)
+            elif low[start:s].rstrip().endswith(","):
+                comma_before = low.rindex(",", start, s)
+                closing = next((c for c in commas if c > s), None)
+                if closing is None:
+                    back_terms.append(e)
+                else:
+                    hidden.append((comma_before, closing + 1))
+
+        def visible(pos: int) -> bool:
+            return not any(a <= pos < b for a, b in hidden)
+
+        self.terms = [s for kind, s, _ in cues if kind == "term"]
+        self.back_terms = [e for e in back_terms if visible(e)] + [e for kind, _, e in cues if kind == "term"]
+        self.breaks = [(s, e) for s, e in breaks if visible(s)]
+        self.verbs = [s for kind, s, _ in cues if kind in _VERBS and visible(s)]
+        # ", and" followed by its own verb starts a new clause even inside a verbless scope
+        self.clause_starts = {
+            s for kind, s, _ in cues if kind == "and" and low[start:s].rstrip().endswith(",") and visible(s)
+        }
+
+    def _has_verb(self, a: int, b: int) -> bool:
+        i = bisect_left(self.verbs, a)
+        return i < len(self.verbs) and self.verbs[i] < b
 
     def forward_end(self, pos: int) -> int:
-        limit = min((s for s, _ in self.terms if s >= pos), default=self.end)
-        i = bisect_left(self.breaks, pos)
+        """End of a forward scope starting at ``pos``."""
+        limit = next((s for s in self.terms if s >= pos), self.end)
         seg_start = pos
-        while i < len(self.breaks) and self.breaks[i] < limit:
-            if self._has_predicate(seg_start, self.breaks[i]):
-                return self.breaks[i]
-            seg_start = self.break_ends[i]
-            i += 1
+        for i, (b_start, b_end) in enumerate(self.breaks):
+            if b_start < pos:
+                continue
+            if b_start >= limit:
+                break
+            if self._has_verb(seg_start, b_start):
+                return b_start
+            if b_start in self.clause_starts:
+                nxt = self.breaks[i + 1][0] if i + 1 < len(self.breaks) else limit
+                if self._has_verb(b_end, min(nxt, limit)):
+                    return b_start
+            seg_start = b_end
         return limit
 
     def backward_start(self, pos: int) -> int:
-        limit = max((e for _, e in self.back_terms if e <= pos), default=self.start)
-        i = bisect_left(self.break_ends, pos + 1) - 1
-        # the segment right before the trigger is always in scope; earlier ones only while verbless
-        while i >= 0 and self.break_ends[i] > limit:
-            prev_start = self.break_ends[i - 1] if i > 0 else limit
-            if self._has_predicate(max(prev_start, limit), self.breaks[i]):
-                return self.break_ends[i]
-            i -= 1
+        """Start of a backward scope ending at ``pos``; earlier segments join while verbless."""
+        limit = max((e for e in self.back_terms if e <= pos), default=self.start)
+        before = [(s, e) for s, e in self.breaks if limit <= s and e <= pos]
+        for i in range(len(before) - 1, -1, -1):
+            seg_start = before[i - 1][1] if i > 0 else limit
+            if self._has_verb(seg_start, before[i][0]):
+                return before[i][1]
         return limit
 
     def question_start(self, pos: int) -> int:
-        opening = self.text.rfind("(", self.start, pos)
-        closing = self.text.rfind(")", self.start, pos)
-        if opening > closing:
+        """Start of the words a question mark at ``pos`` puts in doubt."""
+        opening = self.low.rfind("(", self.start, pos)
+        if opening > self.low.rfind(")", self.start, pos):
             return opening + 1
-        comma = self.text.rfind(",", self.start, pos)
-        return max(comma + 1, self.backward_start(pos)) if comma >= 0 else self.backward_start(pos)
+        comma = self.low.rfind(",", self.start, pos)
+        return max(comma + 1, self.backward_start(pos))

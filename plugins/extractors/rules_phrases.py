@@ -8,6 +8,8 @@ spells it (matched case-insensitively)::
     patterns = ['fluid\\s+in\\s+the\\s+pleural\\s+space']      # Python regexes (optional)
     exclude = ["pericardial effusion"]          # a mention inside one of these is not this finding
     exclude_patterns = []                        # the same, as regexes
+    exclude_sentence = ["pericardial"]           # a mention in a sentence with one of these is not this finding
+    exclude_sentence_patterns = []               # the same, as regexes
     absent_when = ["lungs are clear"]            # phrases that state the finding is absent
     absent_patterns = []                         # the same, as regexes
     replace = false                              # true: drop the built-in phrasing for this finding
@@ -27,6 +29,7 @@ vocabulary are ignored, so one file can serve several projects.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -34,10 +37,20 @@ from pathlib import Path
 from typing import Any
 
 from radcurate.engine.errors import InputError
+from radcurate.plugins.extractors.rules_trie import literal_atoms, trie_regex
 
 BUILTIN_SYNONYMS = Path(__file__).with_name("rules_synonyms.toml")
 
-_LIST_KEYS = ("synonyms", "patterns", "exclude", "exclude_patterns", "absent_when", "absent_patterns")
+_LIST_KEYS = (
+    "synonyms",
+    "patterns",
+    "exclude",
+    "exclude_patterns",
+    "exclude_sentence",
+    "exclude_sentence_patterns",
+    "absent_when",
+    "absent_patterns",
+)
 
 
 @dataclass
@@ -48,6 +61,8 @@ class PhraseEntry:
     patterns: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     exclude_patterns: list[str] = field(default_factory=list)
+    exclude_sentence: list[str] = field(default_factory=list)
+    exclude_sentence_patterns: list[str] = field(default_factory=list)
     absent_when: list[str] = field(default_factory=list)
     absent_patterns: list[str] = field(default_factory=list)
 
@@ -56,44 +71,75 @@ class PhraseEntry:
             getattr(self, key).extend(getattr(other, key))
 
 
-@dataclass(frozen=True)
-class CompiledFinding:
-    """One finding's phrasing, compiled: what names it, what only looks like it, what denies it."""
-
-    finding: str
-    mention: re.Pattern[str]
-    exclude: re.Pattern[str] | None
-    absent: re.Pattern[str] | None
-
-
-def _word(word: str, last: bool) -> str:
-    if word.endswith("*"):
-        return re.escape(word[:-1]) + r"\w*"
-    if not last or not word[-1:].isalpha():
-        return re.escape(word)
-    low = word.lower()
+def _last_word(word: str) -> list[str]:
+    """Atoms of the last word of a phrase: the stem, then an atom for its simple plural."""
     for ending, plural in (("is", "(?:is|es)"), ("um", "(?:um|a)"), ("us", "(?:us|i)"), ("a", "(?:a|ae|as)")):
-        if low.endswith(ending):
-            return re.escape(word[: -len(ending)]) + plural
-    if low.endswith("y") and low[-2:-1] not in ("a", "e", "o", "u"):
-        return re.escape(word[:-1]) + "(?:y|ies)"
-    if low.endswith(("s", "x", "z", "ch", "sh")):
-        return re.escape(word) + "(?:es)?"
-    return re.escape(word) + "s?"
+        if word.endswith(ending) and len(word) > len(ending) + 1:
+            return literal_atoms(word[: -len(ending)]) + [plural]
+    if word.endswith("y") and word[-2:-1] not in ("a", "e", "o", "u", ""):
+        return literal_atoms(word[:-1]) + ["(?:y|ies)"]
+    if word.endswith(("s", "x", "z", "ch", "sh")):
+        return literal_atoms(word) + ["(?:es)?"]
+    return literal_atoms(word) + ["s?"]
 
 
-def phrase_regex(phrase: str) -> str:
-    """Regex source for a plain phrase: word boundaries, flexible spacing, simple plural."""
-    words = [w for w in re.split(r"[\s\-]+", phrase.strip()) if w]
+def phrase_atoms(phrase: str) -> list[str]:
+    """A plain phrase as regex atoms for :func:`~.rules_trie.trie_regex`, matched on lower-cased text.
+
+    Words are separated by any run of spaces and hyphens, the last word also matches its simple
+    plural, a trailing ``*`` matches any word ending, and word boundaries close both ends.
+    """
+    words = [w for w in re.split(r"[\s\-]+", phrase.strip().lower()) if w]
     if not words:
         raise ValueError("empty phrase")
-    body = r"[\s\-]+".join(_word(w, i == len(words) - 1) for i, w in enumerate(words))
-    left = r"\b" if words[0][0].isalnum() else ""
-    right = r"\b" if words[-1][-1].isalnum() or words[-1].endswith("*") else ""
-    return left + body + right
+    atoms: list[str] = [r"\b"] if words[0][0].isalnum() else []
+    for i, word in enumerate(words):
+        if i:
+            atoms.append(r"[\s\-]+")
+        if word.endswith("*"):
+            atoms += literal_atoms(word[:-1]) + [r"\w*"]
+        elif i == len(words) - 1 and word[-1].isalpha():
+            atoms += _last_word(word)
+        else:
+            atoms += literal_atoms(word)
+    if words[-1][-1].isalnum() or words[-1].endswith("*"):
+        atoms.append(r"\b")
+    return atoms
 
 
-def read_synonym_file(path: str | Path) -> dict[str, tuple[PhraseEntry, bool]]:
+def phrase_key(phrase: str) -> str:
+    """The first four characters of a phrase's first word: how a match is routed to its finding."""
+    first = re.split(r"[\s\-]+", phrase.strip().lower())[0].rstrip("*")
+    return first[:4]
+
+
+def lower_pattern(source: str) -> str:
+    """Lower-case the literal letters of a regex so it matches lower-cased text without IGNORECASE.
+
+    Escapes (``\\B``, ``\\S``, ``\\W``, ``\\D``) keep their case, since their meaning depends on it.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(source):
+        if source[i] == "\\":
+            out.append(source[i : i + 2])
+            i += 2
+        else:
+            out.append(source[i].lower())
+            i += 1
+    return "".join(out)
+
+
+SynonymTable = dict[str, tuple[PhraseEntry, bool]]
+
+
+@functools.cache
+def builtin_synonyms() -> SynonymTable:
+    """The built-in phrasing of CT-RATE's findings (read once per process)."""
+    return read_synonym_file(BUILTIN_SYNONYMS)
+
+
+def read_synonym_file(path: str | Path) -> SynonymTable:
     """Read a synonym file into {finding name (casefolded): (entry, replace)}; InputError if bad."""
     path = Path(path)
     try:
@@ -108,7 +154,7 @@ def read_synonym_file(path: str | Path) -> dict[str, tuple[PhraseEntry, bool]]:
         raise InputError(f"invalid TOML ({exc})", path=path) from None
     tables = data.get("findings")
     if not isinstance(tables, dict):
-        raise InputError("expected [findings.\"<finding name>\"] tables", path=path, field="findings")
+        raise InputError('expected [findings."<finding name>"] tables', path=path, field="findings")
     out: dict[str, tuple[PhraseEntry, bool]] = {}
     for name, table in tables.items():
         out[name.strip().casefold()] = _entry(path, name, table)
@@ -139,41 +185,8 @@ def _entry(path: Path, name: str, table: Any) -> tuple[PhraseEntry, bool]:
 
 def _check(path: Path, where: str, value: str, *, is_regex: bool) -> None:
     try:
-        re.compile(value if is_regex else phrase_regex(value))
+        re.compile(lower_pattern(value) if is_regex else trie_regex([phrase_atoms(value)]))
     except (re.error, ValueError) as exc:
-        raise InputError(f"invalid {'regex' if is_regex else 'phrase'} {value!r} ({exc})", path=path, field=where) from None
-
-
-def _alternation(phrases: list[str], patterns: list[str]) -> re.Pattern[str] | None:
-    sources = [phrase_regex(p) for p in phrases] + [f"(?:{p})" for p in patterns]
-    if not sources:
-        return None
-    # longer alternatives first, so "pleural effusion" wins over "effusion" at the same position
-    sources = sorted(dict.fromkeys(sources), key=len, reverse=True)
-    return re.compile("|".join(sources), re.IGNORECASE)
-
-
-def compile_findings(findings: tuple[str, ...], files: list[Path]) -> list[CompiledFinding]:
-    """Compile the phrasing of ``findings`` from the synonym ``files`` (later files add or replace)."""
-    entries: dict[str, PhraseEntry] = {f.casefold(): PhraseEntry(synonyms=[f]) for f in findings}
-    for path in files:
-        for key, (entry, replace) in read_synonym_file(path).items():
-            if key not in entries:
-                continue
-            if replace:
-                entries[key] = PhraseEntry(synonyms=[next(f for f in findings if f.casefold() == key)])
-            entries[key].extend(entry)
-    compiled = []
-    for name in findings:
-        entry = entries[name.casefold()]
-        mention = _alternation(entry.synonyms, entry.patterns)
-        assert mention is not None  # the finding's own name is always there
-        compiled.append(
-            CompiledFinding(
-                finding=name,
-                mention=mention,
-                exclude=_alternation(entry.exclude, entry.exclude_patterns),
-                absent=_alternation(entry.absent_when, entry.absent_patterns),
-            )
-        )
-    return compiled
+        raise InputError(
+            f"invalid {'regex' if is_regex else 'phrase'} {value!r} ({exc})", path=path, field=where
+        ) from None

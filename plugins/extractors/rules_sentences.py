@@ -20,6 +20,9 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
+from typing import NamedTuple
+
+from radcurate.plugins.extractors.rules_trie import lower
 
 #: Section names a header maps to; the key is the header text, lower-cased.
 _HEADERS: dict[str, str] = {
@@ -62,31 +65,32 @@ _HEADERS: dict[str, str] = {
 CONTEXT_SECTIONS: frozenset[str] = frozenset({"history", "technique", "comparison"})
 
 _HEADER_WORDS = "|".join(sorted((re.escape(h).replace(r"\ ", r"\s+") for h in _HEADERS), key=len, reverse=True))
-# A header: at the start of a line (or of the text), either alone on its line or followed by a colon.
-_HEADER = re.compile(
-    rf"(?im)(?:^|(?<=\n))[ \t]*(?P<name>{_HEADER_WORDS})[ \t]*(?::|[ \t]*$)",
-)
+# A header starts a line and is either alone on it or followed by a colon.
+_HEADER = re.compile(rf"[ \t]*(?P<name>{_HEADER_WORDS})[ \t]*(?::|[ \t]*(?:\r?\n|$))", re.IGNORECASE)
 
-# Where one unit ends and the next begins. Each alternative consumes the separator itself, so the
-# text between two matches is one sentence (trimmed of spaces and stray quote marks afterwards).
+# Where a unit ends. The pattern starts with one character class, so the engine skips through
+# the text quickly to the few punctuation marks; the conditions after it are checked only there.
+# Matched on lower-cased text. The full stop itself stays in its sentence (see split_report).
 _BOUNDARY = re.compile(
     r"""
-      (?<!\b[Dd]r)(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\bapprox)
-      [.!?]+(?=[\s"“”'•·]|$)         # full stop followed by a space, a quote or the end
-    | (?<!\d)[;:](?!\d)               # clause marks (not times like 7:34)
-    | ["“”]                           # CT-RATE impression items are separated by quote marks
-    | [•·●▪■]                         # bullets
-    | \n[ \t]*\n                      # a blank line
-    | \n(?=[ \t]*(?:\d{1,2}[.)]\s|[-*]\s))   # a line that starts a numbered or dashed list item
+    [.!?;:"“”•·●▪■\n]
+    (?:
+        (?<=[.!?]) [.!?]* (?=[\s"“”'•·]|$)     # . ! ? before a space, a quote or the end,
+        (?<!\bdr\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bvs\.)(?<!\bapprox\.)(?<!\bfig\.)(?<!\bnr\.)
+        (?!(?<=\bno\.)\s*\d)                   # ... but not after an abbreviation (no. 3)
+      | (?<=[;:]) (?!(?<=\d.)\d)               # clause marks, not times or ratios (7:34, 1:2)
+      | (?<=["“”•·●▪■])                        # quote marks (CT-RATE impression items), bullets
+      | (?<=\n) (?=[ \t\r]*\n)                 # a blank line
+      | (?<=\n) (?=[ \t]*(?:\d{1,2}[.)]|[-*])\s)   # a line that starts a list item
+    )
     """,
     re.VERBOSE,
 )
-_LIST_MARKER = re.compile(r"(?:\d{1,2}[.)]|[-*])\s+")
-_TRIM = " \t\r\n\"“”'`"
+_TRIM = " \t\r\n\"“”'`*-"
+_LETTER = re.compile(r"[^\W\d_]")
 
 
-@dataclass(frozen=True)
-class Sentence:
+class Sentence(NamedTuple):
     """One unit of report text: ``text[start:end]`` is the sentence, trimmed of spaces and quotes."""
 
     start: int
@@ -109,38 +113,29 @@ class ReportLayout:
         return None
 
 
-def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start] in _TRIM:
-        start += 1
-    while end > start and text[end - 1] in _TRIM:
-        end -= 1
-    marker = _LIST_MARKER.match(text, start, end)
-    if marker and marker.end() < end:
-        start = marker.end()
-    return start, end
-
-
-def _sections(text: str) -> list[tuple[int, int, str, int]]:
-    """(start, end, section name, content start) for each section; ``body`` before any header."""
-    found = [(m.start(), m.end(), _HEADERS[re.sub(r"\s+", " ", m.group("name").lower())]) for m in _HEADER.finditer(text)]
-    spans: list[tuple[int, int, str, int]] = []
-    cursor, name, content = 0, "body", 0
-    for head_start, head_end, head_name in found:
-        if head_start > content:
-            spans.append((cursor, head_start, name, content))
-        cursor, name, content = head_start, head_name, head_end
-    spans.append((cursor, len(text), name, content))
-    return spans
+def _sections(text: str) -> list[tuple[int, int, str]]:
+    """(content start, end, section name) for each section; ``body`` before any header."""
+    line_starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"] if "\n" in text else [0]
+    spans: list[tuple[int, int, str]] = []
+    content, name = 0, "body"
+    for pos in line_starts:
+        m = _HEADER.match(text, pos)
+        if m is None:
+            continue
+        spans.append((content, pos, name))
+        content, name = m.end(), _HEADERS[" ".join(m.group("name").lower().split())]
+    spans.append((content, len(text), name))
+    return [s for s in spans if s[1] > s[0]]
 
 
 def split_report(text: str) -> ReportLayout:
     """Split ``text`` into sentences tagged with their section; offsets index ``text`` itself."""
+    low = lower(text)
     sentences: list[Sentence] = []
-    for _, sec_end, name, content in _sections(text):
+    for content, sec_end, name in _sections(text):
         cursor = content
-        for m in _BOUNDARY.finditer(text, content, sec_end):
-            # keep the full stop inside the sentence so a quote reads naturally
-            end = m.start() + (1 if text[m.start()] in ".!?" else 0)
+        for m in _BOUNDARY.finditer(low, content, sec_end):
+            end = m.end() if low[m.start()] in ".!?" else m.start()
             _add(sentences, text, cursor, end, name)
             cursor = m.end()
         _add(sentences, text, cursor, sec_end, name)
@@ -148,6 +143,10 @@ def split_report(text: str) -> ReportLayout:
 
 
 def _add(out: list[Sentence], text: str, start: int, end: int, section: str) -> None:
-    start, end = _trimmed(text, start, end)
-    if end > start and any(ch.isalnum() for ch in text[start:end]):
-        out.append(Sentence(start, end, section))
+    """Keep ``text[start:end]`` as a sentence, trimmed, if it has a letter (not just ``1.``)."""
+    piece = text[start:end]
+    if _LETTER.search(piece) is None:
+        return
+    head = piece.lstrip(_TRIM)
+    start += len(piece) - len(head)
+    out.append(Sentence(start, start + len(head.rstrip(_TRIM)), section))

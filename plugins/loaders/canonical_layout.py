@@ -9,8 +9,8 @@ for "world axes 0, 1, 2 in the positive direction" means L, P, S when the affine
 
 from __future__ import annotations
 
-import numpy as np
 import nibabel.orientations as nio
+import numpy as np
 
 _LPS_AXES = np.array([[0, 1], [1, 1], [2, 1]], dtype=float)
 
@@ -18,16 +18,29 @@ _LPS_AXES = np.array([[0, 1], [1, 1], [2, 1]], dtype=float)
 def to_lps(array: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Flip/transpose ``array`` (3-D) so its axes run to L, P, S; return it with its new affine.
 
-    ``affine`` must map voxel indices of ``array`` to LPS millimetres. The returned array is
-    C-contiguous (callers hash and hand it to torch, which refuses negative strides).
+    ``affine`` must map voxel indices of ``array`` to LPS millimetres. The result has positive
+    strides (torch refuses negative ones) and is Fortran- or C-contiguous: a view when no flip
+    is needed (a transposed slice stack is already Fortran-ordered), else a Fortran-order copy,
+    the layout :func:`~radcurate.engine.volumes.content_checksum` hashes without copying again.
     """
-    start = nio.io_orientation(affine)
-    transform = nio.ornt_transform(start, _LPS_AXES)
-    if np.array_equal(transform, _LPS_AXES):
-        return np.ascontiguousarray(array), np.asarray(affine, dtype=float)
-    reoriented = nio.apply_orientation(array, transform)
-    new_affine = np.asarray(affine, dtype=float) @ nio.inv_ornt_aff(transform, array.shape)
-    return np.ascontiguousarray(reoriented), new_affine
+    affine = np.asarray(affine, dtype=float)
+    transform = nio.ornt_transform(_axis_codes(affine), _LPS_AXES)
+    if not np.array_equal(transform, _LPS_AXES):
+        affine = affine @ nio.inv_ornt_aff(transform, array.shape)
+        array = nio.apply_orientation(array, transform)
+    if not (array.flags.f_contiguous or array.flags.c_contiguous):
+        array = np.asfortranarray(array)
+    return array, affine
+
+
+def _axis_codes(affine: np.ndarray) -> np.ndarray:
+    """nibabel's ``io_orientation``, with a shortcut for the usual axis-aligned affine."""
+    directions = affine[:3, :3]
+    largest = np.abs(directions).argmax(axis=0)
+    rest = np.abs(directions).sum(axis=0) - np.abs(directions[largest, range(3)])
+    if len(set(largest.tolist())) == 3 and np.all(rest < 1e-6 * np.abs(directions).max()):
+        return np.column_stack([largest, np.sign(directions[largest, range(3)])]).astype(float)
+    return nio.io_orientation(affine)  # oblique: nibabel's SVD-based choice of nearest axes
 
 
 def axis_spacing(affine: np.ndarray) -> tuple[float, float, float]:

@@ -21,6 +21,7 @@ Policy (documented here because users will ask):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from radcurate.engine.errors import InputError
+from radcurate.plugins.loaders.dicom_values import numbers
 
 SPACING_RTOL = 0.02  # steps within 2 % of the usual step count as regular
 DUPLICATE_MM = 0.01  # positions closer than this along the normal are "the same slice"
@@ -54,60 +56,64 @@ class SlicePlane:
         return n / np.linalg.norm(n)
 
 
-def _floats(value: Any, count: int, keyword: str, path: str) -> tuple[float, ...]:
-    try:
-        numbers = tuple(float(v) for v in value)
-    except (TypeError, ValueError):
-        raise InputError(f"{keyword} is not numeric ({value!r})", path=path, field=keyword) from None
-    if len(numbers) != count or not all(np.isfinite(numbers)):
-        raise InputError(f"{keyword} needs {count} finite numbers, found {value!r}", path=path, field=keyword)
-    return numbers
-
-
-def _optional_float(value: Any) -> float | None:
-    try:
-        return float(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def plane_from_attributes(
-    attrs: Any, path: str, *, frame: int | None = None, fallback: Any = None
-) -> SlicePlane:
+def plane_from_attributes(attrs: Any, path: str, *, frame: int | None = None, fallback: Any = None) -> SlicePlane:
     """Build a :class:`SlicePlane` from a dataset (or functional-group items) or raise InputError.
 
     ``fallback`` supplies attributes ``attrs`` lacks (multi-frame files keep Rows/Columns and
     SliceThickness at the top level).
     """
+    where = f" (frame {frame + 1})" if frame is not None else ""
 
-    def get(keyword: str) -> Any:
-        value = getattr(attrs, keyword, None)
-        if value in (None, "") and fallback is not None:
-            value = getattr(fallback, keyword, None)
-        return value
-
-    for keyword in ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing", "Rows", "Columns"):
-        if get(keyword) in (None, ""):
-            where = f" (frame {frame + 1})" if frame is not None else ""
+    def read(keyword: str, count: int | None = None) -> tuple[float, ...] | None:
+        try:
+            found = numbers(attrs, keyword)
+            if found is None and fallback is not None:
+                found = numbers(fallback, keyword)
+        except (TypeError, ValueError):
+            raise InputError(f"{keyword} is not numeric{where}", path=path, field=keyword) from None
+        if count is None:
+            return found
+        if found is None:
             raise InputError(f"{keyword} is missing{where}: cannot place the slice in space", path=path, field=keyword)
-    orientation = _floats(get("ImageOrientationPatient"), 6, "ImageOrientationPatient", path)
+        if len(found) != count or not all(math.isfinite(v) for v in found):
+            raise InputError(f"{keyword} needs {count} finite numbers, found {found}{where}", path=path, field=keyword)
+        return found
+
+    position = read("ImagePositionPatient", 3)
+    orientation = read("ImageOrientationPatient", 6)
+    spacing = read("PixelSpacing", 2)
+    rows, columns = read("Rows", 1), read("Columns", 1)
+    assert position and orientation and spacing and rows and columns
     row_dir, col_dir = np.asarray(orientation[:3]), np.asarray(orientation[3:])
     if np.linalg.norm(np.cross(row_dir, col_dir)) < 0.5:
-        raise InputError("ImageOrientationPatient directions are parallel or zero", path=path, field="ImageOrientationPatient")
-    spacing = _floats(get("PixelSpacing"), 2, "PixelSpacing", path)
+        raise InputError(
+            f"ImageOrientationPatient directions are parallel or zero{where}",
+            path=path,
+            field="ImageOrientationPatient",
+        )
     if min(spacing) <= 0:
         raise InputError(f"PixelSpacing must be positive, found {spacing}", path=path, field="PixelSpacing")
+    thickness, tilt = _first(read, "SliceThickness"), _first(read, "GantryDetectorTilt")
     return SlicePlane(
         path=path,
-        position=_floats(get("ImagePositionPatient"), 3, "ImagePositionPatient", path),  # type: ignore[arg-type]
+        position=position,  # type: ignore[arg-type]
         orientation=orientation,  # type: ignore[arg-type]
         pixel_spacing=spacing,  # type: ignore[arg-type]
-        rows=int(get("Rows")),
-        columns=int(get("Columns")),
-        thickness=_optional_float(get("SliceThickness")),
-        tilt=_optional_float(get("GantryDetectorTilt")) or 0.0,
+        rows=int(rows[0]),
+        columns=int(columns[0]),
+        thickness=thickness,
+        tilt=tilt or 0.0,
         frame=frame,
     )
+
+
+def _first(read: Any, keyword: str) -> float | None:
+    """An optional number: absent, empty or garbled all read as None."""
+    try:
+        found = read(keyword)
+    except InputError:
+        return None
+    return found[0] if found else None
 
 
 @dataclass
@@ -150,6 +156,13 @@ class Stack:
 def _check_consistent(planes: Sequence[SlicePlane], series: str) -> None:
     first = planes[0]
     for plane in planes[1:]:
+        if (plane.orientation, plane.pixel_spacing, plane.rows, plane.columns) == (
+            first.orientation,
+            first.pixel_spacing,
+            first.rows,
+            first.columns,
+        ):
+            continue  # the usual case, exactly equal: skip the tolerant comparisons
         if not np.allclose(plane.orientation, first.orientation, atol=1e-4):
             raise InputError(
                 f"{series}: slices have different ImageOrientationPatient ({_fmt(first.orientation)} in "
@@ -166,8 +179,9 @@ def _check_consistent(planes: Sequence[SlicePlane], series: str) -> None:
         for keyword in ("rows", "columns"):
             if getattr(plane, keyword) != getattr(first, keyword):
                 name = keyword.capitalize()
+                mine, theirs = getattr(plane, keyword), getattr(first, keyword)
                 raise InputError(
-                    f"{series}: {name} {getattr(plane, keyword)} differs from {getattr(first, keyword)} in {first.path}",
+                    f"{series}: {name} {mine} differs from {theirs} in {first.path}",
                     path=plane.path,
                     field=name,
                 )
@@ -222,7 +236,8 @@ def _check_steps(planes: list[SlicePlane], distances: np.ndarray, unique: list[i
     whole = np.abs(multiples - np.round(multiples)) * step <= tolerance
     bad = int(np.argmax(np.abs(steps - step)))
     before, after = planes[unique[bad]], planes[unique[bad + 1]]
-    where = f"between {before.path} ({distances[unique[bad]]:.2f} mm) and {after.path} ({distances[unique[bad + 1]]:.2f} mm)"
+    low, high = distances[unique[bad]], distances[unique[bad + 1]]
+    where = f"between {before.path} ({low:.2f} mm) and {after.path} ({high:.2f} mm)"
     if np.all(whole):
         missing = int(np.sum(np.round(multiples) - 1))
         raise InputError(
@@ -272,9 +287,7 @@ def stack_planes(planes: Sequence[SlicePlane], *, series: str, single_slice_spac
         step = _check_steps(sorted_planes, distances, unique, series)
         thickness = sorted_planes[0].thickness
         if thickness and thickness > step * (1 + SPACING_RTOL):
-            warnings.append(
-                f"overlapping reconstruction: SliceThickness {thickness:g} mm > slice spacing {step:g} mm"
-            )
+            warnings.append(f"overlapping reconstruction: SliceThickness {thickness:g} mm > slice spacing {step:g} mm")
     tilt = next((p.tilt for p in planes if p.tilt), 0.0)
     if tilt:
         warnings.append(f"GantryDetectorTilt {tilt:g}° but positions are not sheared: loaded as a box")

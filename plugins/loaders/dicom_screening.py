@@ -16,6 +16,7 @@ from pydicom.pixels import get_decoder
 from pydicom.uid import UID
 
 from radcurate.engine.errors import InputError
+from radcurate.plugins.loaders.dicom_values import text, texts
 
 DICOM_MAGIC_OFFSET = 128
 CT_IMAGE_STORAGE = {
@@ -48,7 +49,7 @@ def transfer_syntax(ds: Dataset) -> UID:
 
 def sop_class(ds: Dataset) -> str:
     """SOPClassUID, falling back to the file meta's copy (some anonymisers blank the former)."""
-    uid = str(ds.get("SOPClassUID", "") or "")
+    uid = text(ds, "SOPClassUID")
     meta = getattr(ds, "file_meta", None)
     if not uid and meta is not None:
         uid = str(meta.get("MediaStorageSOPClassUID", "") or "")
@@ -64,20 +65,30 @@ def check_ct_image(ds: Dataset, path: str, *, file_size: int | None = None, head
     truncated = file_size is not None and header_end is not None and header_end >= file_size
     sop = sop_class(ds)
     if sop == DICOMDIR_SOP_CLASS:
-        raise InputError("a DICOMDIR index, not an image; import the folder it indexes", path=path, field="MediaStorageSOPClassUID")
-    modality = str(ds.get("Modality", "") or "")
+        raise InputError(
+            "a DICOMDIR index, not an image; import the folder it indexes", path=path, field="MediaStorageSOPClassUID"
+        )
+    modality = text(ds, "Modality")
     if not modality:
         hint = f" (the file ends after {file_size:,} bytes: truncated?)" if truncated else ""
         raise InputError(f"Modality is missing{hint}; radcurate imports CT only", path=path, field="Modality")
     if modality != "CT":
         raise InputError(f"modality {modality} is not CT; radcurate imports CT only", path=path, field="Modality")
     if sop and sop not in CT_IMAGE_STORAGE:
-        raise InputError(f"{UID(sop).name} is not a CT image (screenshot, dose report or other object?)", path=path, field="SOPClassUID")
-    image_type = [str(v).upper() for v in (ds.get("ImageType") or [])]
+        raise InputError(
+            f"{UID(sop).name} is not a CT image (screenshot, dose report or other object?)",
+            path=path,
+            field="SOPClassUID",
+        )
+    image_type = [v.upper() for v in texts(ds, "ImageType")]
     if "LOCALIZER" in image_type:
         raise InputError("a localizer (scout) image, not part of a CT volume", path=path, field="ImageType")
     if truncated and "PixelData" not in ds:
-        raise InputError(f"no pixel data: the file ends after {file_size:,} bytes of header (truncated?)", path=path, field="PixelData")
+        raise InputError(
+            f"no pixel data: the file ends after {file_size:,} bytes of header (truncated?)",
+            path=path,
+            field="PixelData",
+        )
 
 
 def check_decodable(ds: Dataset, path: str) -> None:
@@ -86,7 +97,11 @@ def check_decodable(ds: Dataset, path: str) -> None:
     if not uid:
         return  # pydicom infers it from the data, as dcmread already did
     if not uid.is_transfer_syntax:
-        raise InputError(f"unknown transfer syntax {uid}: pydicom {pydicom.__version__} has no decoder for it", path=path, field="TransferSyntaxUID")
+        raise InputError(
+            f"unknown transfer syntax {uid}: pydicom {pydicom.__version__} has no decoder for it",
+            path=path,
+            field="TransferSyntaxUID",
+        )
     try:
         decoder = get_decoder(uid)
     except NotImplementedError:
@@ -98,7 +113,9 @@ def check_decodable(ds: Dataset, path: str) -> None:
         ) from None
     if not decoder.is_available:
         needs = "; ".join(decoder.missing_dependencies) or "a decoder plugin"
-        raise InputError(f"{uid.name} ({uid}) needs a decoder that is not installed: {needs}", path=path, field="TransferSyntaxUID")
+        raise InputError(
+            f"{uid.name} ({uid}) needs a decoder that is not installed: {needs}", path=path, field="TransferSyntaxUID"
+        )
 
 
 def expected_native_bytes(ds: Dataset) -> int | None:

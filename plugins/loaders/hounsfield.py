@@ -25,6 +25,8 @@ def rescale_to_hu(stored: np.ndarray, slope: float | np.ndarray, intercept: floa
     ``slope`` and ``intercept`` are scalars or arrays broadcastable to ``stored`` (e.g. shape
     ``(n, 1, 1)`` for one rescale per slice). ``stored`` may be modified in place.
     """
+    if not stored.dtype.isnative:  # big-endian files: the in-place int16 view needs native bytes
+        stored = stored.astype(stored.dtype.newbyteorder("="))
     slopes = np.asarray(slope, dtype=np.float64)
     intercepts = np.asarray(intercept, dtype=np.float64)
     if np.issubdtype(stored.dtype, np.integer) and _whole(slopes) and _whole(intercepts) and stored.size:

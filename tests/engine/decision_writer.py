@@ -19,8 +19,13 @@ def main() -> None:
         studies = project.study_ids()
         states = ["present", "absent", "uncertain", "not_mentioned"]
         for i in itertools.count():
-            decision = project.decide(studies[i % len(studies)], findings[i % len(findings)],
-                                      states[i % len(states)], reader=reader, note=f"loop {i}")
+            decision = project.decide(
+                studies[i % len(studies)],
+                findings[i % len(findings)],
+                states[i % len(states)],
+                reader=reader,
+                note=f"loop {i}",
+            )
             sys.stdout.write(f"committed {decision.id}\n")
             sys.stdout.flush()
 

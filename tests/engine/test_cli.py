@@ -8,9 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import add_studies
-
 from radcurate.engine.project import Project
+from tests.conftest import add_studies
 
 
 def radcurate(*args: str) -> subprocess.CompletedProcess[str]:
@@ -27,8 +26,9 @@ def test_init_then_status_json_counts_all_zero_in_wal_mode(tmp_path: Path) -> No
     out = radcurate("status", str(tmp_path / "p"), "--json")
     assert out.returncode == 0, out.stderr
     counts = json.loads(out.stdout)
-    assert {k: counts[k] for k in ("studies", "series", "reports", "decisions", "quarantined", "models", "jobs")} \
-        == dict.fromkeys(("studies", "series", "reports", "decisions", "quarantined", "models", "jobs"), 0)
+    assert {
+        k: counts[k] for k in ("studies", "series", "reports", "decisions", "quarantined", "models", "jobs")
+    } == dict.fromkeys(("studies", "series", "reports", "decisions", "quarantined", "models", "jobs"), 0)
     assert counts["labels"] == {}
     assert sqlite3.connect(tmp_path / "p" / "radcurate.db").execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -36,14 +36,26 @@ def test_init_then_status_json_counts_all_zero_in_wal_mode(tmp_path: Path) -> No
 def test_decide_and_history(tmp_path: Path) -> None:
     with Project.create(tmp_path / "p") as project:
         add_studies(project, {"case_1": "Cardiomegaly."})
-    ok = radcurate("decide", str(tmp_path / "p"), "case_1", "cardiomegaly", "present", "--reader", "dr_a",
-                   "--note", "heart is big", "--json")
+    ok = radcurate(
+        "decide",
+        str(tmp_path / "p"),
+        "case_1",
+        "cardiomegaly",
+        "present",
+        "--reader",
+        "dr_a",
+        "--note",
+        "heart is big",
+        "--json",
+    )
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["finding"] == "Cardiomegaly"
     radcurate("decide", str(tmp_path / "p"), "case_1", "Cardiomegaly", "absent", "--reader", "dr_b")
     trail = json.loads(radcurate("history", str(tmp_path / "p"), "case_1", "--json").stdout)
     assert [(d["reader"], d["state"], d["previous_state"], d["note"]) for d in trail] == [
-        ("dr_a", "present", None, "heart is big"), ("dr_b", "absent", None, None)]
+        ("dr_a", "present", None, "heart is big"),
+        ("dr_b", "absent", None, None),
+    ]
     table = radcurate("history", str(tmp_path / "p"))
     assert table.returncode == 0 and "2 decisions" in table.stdout
 

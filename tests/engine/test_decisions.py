@@ -29,11 +29,14 @@ def test_gold_is_per_reader(project_with_studies: Project) -> None:
     assert p.gold("s1", reader="dr_b") == {"Cardiomegaly": LabelState.ABSENT}
 
 
-@pytest.mark.parametrize("sql", [
-    "UPDATE decisions SET state = 'absent'",
-    "DELETE FROM decisions",
-    "UPDATE decisions SET reader = 'someone else' WHERE id = 1",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE decisions SET state = 'absent'",
+        "DELETE FROM decisions",
+        "UPDATE decisions SET reader = 'someone else' WHERE id = 1",
+    ],
+)
 def test_database_refuses_update_and_delete(project_with_studies: Project, sql: str) -> None:
     p = project_with_studies
     p.decide("s1", "Cardiomegaly", "present", reader="dr_a")
@@ -54,7 +57,11 @@ def test_undo_is_a_new_decision_and_steps_back_in_order(project_with_studies: Pr
     assert p.undo(reader="dr_a", study_id="s1") == []
     trail = p.history("s1")
     assert [(d.kind, d.state.value if d.state else None) for d in trail] == [
-        ("decide", "present"), ("decide", "absent"), ("undo", "present"), ("undo", None)]
+        ("decide", "present"),
+        ("decide", "absent"),
+        ("undo", "present"),
+        ("undo", None),
+    ]
 
 
 def test_confirm_records_only_undecided_findings_as_one_undoable_action(project_with_studies: Project) -> None:
@@ -80,12 +87,15 @@ def test_worklist_status_follows_decisions(project_with_studies: Project) -> Non
     assert [e.study_id for e in p.worklist(reader="dr_b")] == ["s1", "s2", "s3"]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("nope", "Cardiomegaly", "present", "dr_a"), "no study 'nope'"),
-    (("s1", "Pneumothorax", "present", "dr_a"), "unknown finding 'Pneumothorax'"),
-    (("s1", "Cardiomegaly", "maybe", "dr_a"), "unknown label state 'maybe'"),
-    (("s1", "Cardiomegaly", "present", "  "), "needs a reader"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("nope", "Cardiomegaly", "present", "dr_a"), "no study 'nope'"),
+        (("s1", "Pneumothorax", "present", "dr_a"), "unknown finding 'Pneumothorax'"),
+        (("s1", "Cardiomegaly", "maybe", "dr_a"), "unknown label state 'maybe'"),
+        (("s1", "Cardiomegaly", "present", "  "), "needs a reader"),
+    ],
+)
 def test_bad_decisions_are_refused_with_a_clear_message(project_with_studies: Project, args, message) -> None:
     study, finding, state, reader = args
     with pytest.raises(InputError, match=message):

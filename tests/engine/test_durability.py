@@ -21,8 +21,13 @@ KILLS = 50
 
 def run_and_kill(project_path: Path, reader: str, rng: random.Random) -> list[int]:
     """Start the writer, let it commit for a random while, SIGKILL it; return the ids it reported."""
-    child = subprocess.Popen([sys.executable, str(WRITER), str(project_path), reader],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+    child = subprocess.Popen(
+        [sys.executable, str(WRITER), str(project_path), reader],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+    )
     reported: list[int] = []
     first = threading.Event()
 
@@ -64,7 +69,8 @@ def test_sigkill_loses_no_committed_decision(project_with_studies: Project) -> N
     # The trail is consistent after all the kills: each row's previous_state is the state before it.
     last: dict[tuple[str, str, str], str | None] = {}
     for study, finding, reader, state, previous in conn.execute(
-            "SELECT study_id, finding, reader, state, previous_state FROM decisions ORDER BY id"):
+        "SELECT study_id, finding, reader, state, previous_state FROM decisions ORDER BY id"
+    ):
         assert previous == last.get((study, finding, reader))
         last[(study, finding, reader)] = state
     with Project.open(path) as again:  # and the project still opens and takes new decisions

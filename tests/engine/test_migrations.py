@@ -24,7 +24,9 @@ def make_version_1_project(path: Path) -> None:
     db.execute("INSERT INTO studies (id, position, created_at) VALUES ('old', 1, ?)", [utc_now()])
     db.execute(
         "INSERT INTO decisions (action, study_id, finding, reader, state, kind, decided_at) "
-        "VALUES (1, 'old', 'Cardiomegaly', 'dr_a', 'present', 'decide', ?)", [utc_now()])
+        "VALUES (1, 'old', 'Cardiomegaly', 'dr_a', 'present', 'decide', ?)",
+        [utc_now()],
+    )
     db.conn.close()
     write_text(path / SETTINGS_FILE, settings.render(settings.Settings()))
 

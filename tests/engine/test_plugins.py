@@ -74,8 +74,13 @@ def test_builtin_plugins_register_through_entry_points() -> None:
 
 def test_cli_lists_broken_plugins_without_crashing(broken_site: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(broken_site), os.environ.get("PYTHONPATH", "")])}
-    out = subprocess.run([sys.executable, "-m", "radcurate.engine.cli", "plugins", "--json"],
-                         capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "radcurate.engine.cli", "plugins", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     listed = {p["name"]: p for p in json.loads(out.stdout)}
     assert listed["crashes_on_import"]["status"] == "broken"
     assert listed["crashes_on_import"]["group"] == "radcurate.extractors"

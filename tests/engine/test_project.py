@@ -19,8 +19,9 @@ def test_create_makes_the_folder_layout_in_wal_mode(tmp_path: Path) -> None:
         counts = project.status()
     for name in ("radcurate.toml", "radcurate.db", "cache", "models", "exports"):
         assert (tmp_path / "p" / name).exists(), name
-    assert {k: counts[k] for k in ("studies", "series", "reports", "decisions", "quarantined", "models", "jobs")} \
-        == dict.fromkeys(("studies", "series", "reports", "decisions", "quarantined", "models", "jobs"), 0)
+    assert {
+        k: counts[k] for k in ("studies", "series", "reports", "decisions", "quarantined", "models", "jobs")
+    } == dict.fromkeys(("studies", "series", "reports", "decisions", "quarantined", "models", "jobs"), 0)
     conn = sqlite3.connect(tmp_path / "p" / "radcurate.db")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -45,12 +46,15 @@ def test_custom_vocabulary_from_text_and_toml(tmp_path: Path) -> None:
         assert project.vocabulary.resolve("edema") == "Edema"
 
 
-@pytest.mark.parametrize(("content", "suffix", "message"), [
-    ("A\nA\n", ".txt", "listed twice"),
-    ("", ".txt", "at least one finding"),
-    ("findings = 3\n", ".toml", "list of strings"),
-    ("findings = [\n", ".toml", "invalid TOML"),
-])
+@pytest.mark.parametrize(
+    ("content", "suffix", "message"),
+    [
+        ("A\nA\n", ".txt", "listed twice"),
+        ("", ".txt", "at least one finding"),
+        ("findings = 3\n", ".toml", "list of strings"),
+        ("findings = [\n", ".toml", "invalid TOML"),
+    ],
+)
 def test_bad_vocabulary_files_name_the_file(tmp_path: Path, content: str, suffix: str, message: str) -> None:
     path = tmp_path / f"vocab{suffix}"
     path.write_text(content)
@@ -76,11 +80,14 @@ def test_settings_round_trip_and_presets(tmp_path: Path) -> None:
         settings.preset("huge")
 
 
-@pytest.mark.parametrize(("content", "field"), [
-    ("[preprocessing]\nspacing = [1.0, 2.0]\n", "preprocessing.spacing"),
-    ("[llm]\napi_key = 'sk-123'\n", "llm.api_key"),
-    ("[llm]\nconcurrency = 'many'\n", "llm.concurrency"),
-])
+@pytest.mark.parametrize(
+    ("content", "field"),
+    [
+        ("[preprocessing]\nspacing = [1.0, 2.0]\n", "preprocessing.spacing"),
+        ("[llm]\napi_key = 'sk-123'\n", "llm.api_key"),
+        ("[llm]\nconcurrency = 'many'\n", "llm.concurrency"),
+    ],
+)
 def test_bad_settings_name_the_key(tmp_path: Path, content: str, field: str) -> None:
     path = tmp_path / "radcurate.toml"
     path.write_text(content)

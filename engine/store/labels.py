@@ -1,0 +1,309 @@
+"""Label sources and their silver labels.
+
+A *label source* is whoever labelled: an extractor run (``rules``, ``llm:gpt-4o-mini``) or a
+reference labeller imported from a file (``ctrate``). Each source holds at most one label per
+study and finding (``UNIQUE (study_id, source, finding)``); a rerun replaces a study's labels in
+one transaction, so a study never shows half old, half new labels.
+
+Usage (tokens, cost) is recorded per label so any subset sums correctly: a report's usage is split
+over its labels, integer tokens exactly (the remainder goes to the first labels).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+from radcurate.engine.errors import InputError
+from radcurate.engine.labels import SilverLabel
+from radcurate.engine.store.database import utc_now
+from radcurate.engine.vocabulary import LabelState
+
+KINDS = ("extractor", "reference")
+
+
+@dataclass(frozen=True)
+class LabelSource:
+    """One label source with what it holds."""
+
+    name: str
+    kind: str  # extractor | reference
+    plugin: str | None
+    version: str | None
+    details: dict[str, Any] = field(default_factory=dict)
+    created_at: str = ""
+    last_run_at: str = ""
+    labels: int = 0
+    studies: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "plugin": self.plugin,
+            "version": self.version,
+            "details": self.details,
+            "created_at": self.created_at,
+            "last_run_at": self.last_run_at,
+            "labels": self.labels,
+            "studies": self.studies,
+        }
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Summed LLM usage of a source (zero for offline extractors and references)."""
+
+    labels: int
+    studies: int
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "labels": self.labels,
+            "studies": self.studies,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "cost_usd": round(self.cost_usd, 6),
+        }
+
+
+# --------------------------------------------------------------------------- sources
+def ensure_source(
+    conn: sqlite3.Connection,
+    name: str,
+    *,
+    kind: str,
+    plugin: str | None = None,
+    version: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """Create the source or refresh its plugin/version/details and stamp ``last_run_at``.
+
+    Caller holds the transaction. A name already used by a source of the other kind is refused:
+    an extractor run must never overwrite a reference labeller's labels, or the other way round.
+    """
+    name = (name or "").strip()
+    if not name:
+        raise InputError("a label source needs a name", field="source")
+    if kind not in KINDS:
+        raise InputError(f"unknown label source kind {kind!r}", field="kind")
+    now = utc_now()
+    row = conn.execute("SELECT kind, details FROM label_sources WHERE name = ?", (name,)).fetchone()
+    if row and row[0] != kind:
+        raise InputError(
+            f"label source {name!r} already exists as a {row[0]} source; choose another name", field="source"
+        )
+    merged = {**(json.loads(row[1]) if row else {}), **(details or {}), "last_run_at": now}
+    text = json.dumps(merged, sort_keys=True)
+    if row:
+        conn.execute(
+            "UPDATE label_sources SET plugin = ?, version = ?, details = ? WHERE name = ?",
+            (plugin, version, text, name),
+        )
+    else:
+        conn.execute(
+            "INSERT INTO label_sources (name, kind, plugin, version, details, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (name, kind, plugin, version, text, now),
+        )
+
+
+def update_details(conn: sqlite3.Connection, name: str, **changes: Any) -> dict[str, Any]:
+    """Merge ``changes`` into a source's details (``None`` removes a key); returns the new details."""
+    row = conn.execute("SELECT details FROM label_sources WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        raise InputError(f"no label source {name!r} in this project", field="source")
+    details = json.loads(row[0])
+    for key, value in changes.items():
+        if value is None:
+            details.pop(key, None)
+        else:
+            details[key] = value
+    conn.execute("UPDATE label_sources SET details = ? WHERE name = ?", (json.dumps(details, sort_keys=True), name))
+    return details
+
+
+_SOURCES_SQL = """
+    SELECT s.name, s.kind, s.plugin, s.version, s.details, s.created_at,
+           coalesce(json_extract(s.details, '$.last_run_at'), s.created_at) AS last_run,
+           (SELECT count(*) FROM silver_labels l WHERE l.source = s.name),
+           (SELECT count(DISTINCT l.study_id) FROM silver_labels l WHERE l.source = s.name)
+    FROM label_sources s
+"""
+
+
+def _source(row: Sequence[Any]) -> LabelSource:
+    details = json.loads(row[4] or "{}")
+    details.pop("last_run_at", None)
+    return LabelSource(
+        name=row[0],
+        kind=row[1],
+        plugin=row[2],
+        version=row[3],
+        details=details,
+        created_at=row[5],
+        last_run_at=row[6],
+        labels=int(row[7]),
+        studies=int(row[8]),
+    )
+
+
+def sources(db: sqlite_utils.Database, kind: str | None = None) -> list[LabelSource]:
+    """All label sources, most recently run first."""
+    sql, params = _SOURCES_SQL, []
+    if kind:
+        sql += " WHERE s.kind = ?"
+        params.append(kind)
+    return [_source(r) for r in db.execute(sql + " ORDER BY last_run DESC, s.name", params).fetchall()]
+
+
+def get_source(db: sqlite_utils.Database, name: str) -> LabelSource:
+    row = db.execute(_SOURCES_SQL + " WHERE s.name = ?", [name]).fetchone()
+    if row is None:
+        known = ", ".join(s.name for s in sources(db)) or "none yet"
+        raise InputError(f"no label source {name!r} in this project (known: {known})", field="source")
+    return _source(row)
+
+
+def latest_extractor_source(db: sqlite_utils.Database, study_id: str | None = None) -> str | None:
+    """The most recently run extractor source (having labels for ``study_id`` if given)."""
+    sql = (
+        "SELECT s.name FROM label_sources s WHERE s.kind = 'extractor' AND EXISTS "
+        "(SELECT 1 FROM silver_labels l WHERE l.source = s.name {study}) "
+        "ORDER BY coalesce(json_extract(s.details, '$.last_run_at'), s.created_at) DESC, s.name LIMIT 1"
+    )
+    if study_id is None:
+        row = db.execute(sql.format(study=""), []).fetchone()
+    else:
+        row = db.execute(sql.format(study="AND l.study_id = ?"), [study_id]).fetchone()
+    return row[0] if row else None
+
+
+# --------------------------------------------------------------------------- labels
+def _split(total: int, parts: int) -> list[int]:
+    base, extra = divmod(total, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+def replace_study_labels(
+    conn: sqlite3.Connection,
+    study_id: str,
+    source: str,
+    labels: Sequence[SilverLabel],
+    *,
+    extractor_version: str | None = None,
+    prompt_hash: str | None = None,
+    tokens_in: int = 0,
+    tokens_out: int = 0,
+    cost_usd: float = 0.0,
+) -> None:
+    """Replace one study's labels from one source. Caller holds the transaction.
+
+    ``tokens_in``/``tokens_out``/``cost_usd`` are the whole report's usage, split over its labels.
+    """
+    conn.execute("DELETE FROM silver_labels WHERE study_id = ? AND source = ?", (study_id, source))
+    if not labels:
+        return
+    n = len(labels)
+    t_in, t_out = _split(int(tokens_in), n), _split(int(tokens_out), n)
+    now = utc_now()
+    conn.executemany(
+        "INSERT INTO silver_labels (study_id, source, finding, state, evidence, start, end, confidence, flags,"
+        " extractor_version, prompt_hash, tokens_in, tokens_out, cost_usd, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                study_id,
+                source,
+                lab.finding,
+                LabelState(lab.state).value,
+                lab.evidence,
+                lab.start,
+                lab.end,
+                lab.confidence,
+                json.dumps(list(lab.flags)),
+                extractor_version,
+                prompt_hash,
+                t_in[i],
+                t_out[i],
+                cost_usd / n,
+                now,
+            )
+            for i, lab in enumerate(labels)
+        ],
+    )
+
+
+def delete_source_labels(conn: sqlite3.Connection, source: str) -> int:
+    """Remove every label of a source (a reference re-import replaces the file's labels wholesale)."""
+    return int(conn.execute("DELETE FROM silver_labels WHERE source = ?", (source,)).rowcount or 0)
+
+
+def _label(row: Sequence[Any]) -> SilverLabel:
+    return SilverLabel(
+        finding=row[0],
+        state=LabelState(row[1]),
+        evidence=row[2],
+        start=row[3],
+        end=row[4],
+        confidence=row[5],
+        flags=tuple(json.loads(row[6] or "[]")),
+    )
+
+
+def labels_for(db: sqlite_utils.Database, study_id: str, source: str) -> dict[str, SilverLabel]:
+    """One study's labels from one source, in vocabulary order."""
+    rows = db.execute(
+        "SELECT l.finding, l.state, l.evidence, l.start, l.end, l.confidence, l.flags FROM silver_labels l "
+        "JOIN findings f ON f.name = l.finding WHERE l.study_id = ? AND l.source = ? ORDER BY f.position",
+        [study_id, source],
+    ).fetchall()
+    return {r[0]: _label(r) for r in rows}
+
+
+def states_by_study(db: sqlite_utils.Database, source: str) -> dict[str, dict[str, LabelState]]:
+    """``{study: {finding: state}}`` of one source (what agreement and training read)."""
+    out: dict[str, dict[str, LabelState]] = {}
+    for study_id, finding, state in db.execute(
+        "SELECT study_id, finding, state FROM silver_labels WHERE source = ?", [source]
+    ).fetchall():
+        out.setdefault(study_id, {})[finding] = LabelState(state)
+    return out
+
+
+def done_studies(
+    db: sqlite_utils.Database, source: str, *, version: str | None, prompt_hash: str | None, findings: int
+) -> set[str]:
+    """Studies already fully labelled by this source, extractor version and prompt, after the
+    report's last import (a re-imported report with new text is labelled again)."""
+    rows = db.execute(
+        "SELECT l.study_id FROM silver_labels l JOIN reports r ON r.study_id = l.study_id "
+        "WHERE l.source = ? AND l.extractor_version IS ? AND l.prompt_hash IS ? AND l.created_at >= r.imported_at "
+        "GROUP BY l.study_id HAVING count(*) = ?",
+        [source, version, prompt_hash, findings],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def usage(db: sqlite_utils.Database, source: str) -> Usage:
+    row = db.execute(
+        "SELECT count(*), count(DISTINCT study_id), coalesce(sum(tokens_in), 0), "
+        "coalesce(sum(tokens_out), 0), coalesce(sum(cost_usd), 0) FROM silver_labels WHERE source = ?",
+        [source],
+    ).fetchone()
+    return Usage(int(row[0]), int(row[1]), int(row[2]), int(row[3]), float(row[4]))
+
+
+def counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Labels per source."""
+    return {
+        s: int(n)
+        for s, n in db.execute("SELECT source, count(*) FROM silver_labels GROUP BY source ORDER BY source").fetchall()
+    }

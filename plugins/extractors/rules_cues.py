@@ -1,0 +1,129 @@
+"""The cue words of negation and uncertainty, as templates, grouped by what they do.
+
+A template is a phrase with ``{a|b|}`` choices (an empty choice makes the words optional);
+:func:`expand` spells out every combination. Kinds, in priority order when one phrase is listed
+twice (a longer cue always beats a shorter one at the same position):
+
+``pseudo``     looks like a cue but is not (``no significant change``, ``did not reach``)
+``post_unc``   hedges the words before it (``cannot be excluded``)
+``post_neg``   negates the words before it (``was not detected``)
+``pre_neg``    negates the words after it (``no``, ``without``, ``no evidence of``)
+``pre_unc``    hedges the words after it (``possible``, ``suspicious for``)
+``term``       ends any scope (``but``, ``however``)
+``back_term``  ends a backward scope (relative pronouns: ``which``, ``that``)
+``and``        a conjunction: ends a scope that already holds a verb, like a comma
+``verb``       a finite verb or copula: the mark of a new clause
+
+Phrasing follows English radiology reports, including those translated from Turkish in CT-RATE,
+where ``selected``, ``followed`` and ``monitored`` render the Turkish ``seçildi``/``izlendi``
+(observed).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+_SEEN = (
+    "{detected|observed|seen|noted|found|identified|visualized|visualised|present|evident|demonstrated|"
+    "determined|encountered|monitored|followed|viewed|distinguished|selected|appreciated|visible|"
+    "recognized|shown|described|defined|depicted|discerned|delineated|revealed|documented|apparent|"
+    "watched|measured|noticed}"
+)
+_BE = "{is|are|was|were|has been|have been|had been|be|been|could be|can be|could|can|did|does|do|}"
+_CHANGE = "{change|changes|difference|differences|increase|progression|regression|decrease|growth}"
+
+CUES: dict[str, list[str]] = {
+    "pseudo": [
+        "no {significant |apparent |obvious |marked |notable |remarkable |interval |}" + _CHANGE,
+        "no {significant |}" + _CHANGE + " in",
+        "not {significantly |}{changed|different|increased|progressed|only|necessarily}",
+        "without {significant |any |}" + _CHANGE,
+        "{did|does|do} not {reach|exceed|show|create|cause|contain|have}",
+        "not {reaching|exceeding}",
+        "no further",
+        "{could|can|cannot|could not|can not} {be |}{evaluated|assessed|examined|characterized|differentiated}",
+        "not {be |}{evaluated|assessed|examined|characterized|specific}",
+        "no doubt",
+        "{lack|absence} of {contrast|iv contrast|intravenous contrast|contrast material|contrast agent}",
+        "{without|no} {iv |intravenous |}{contrast|contrast material|contrast agent}",
+        "gram negative",
+    ],
+    "post_unc": [
+        "{cannot|can not|could not|can't|not} {be |}{excluded|ruled out}",
+        "{should|must|is to|are to} be {excluded|ruled out|kept in mind|considered}",
+        "{is|are|was|were} {suspected|questionable|possible|uncertain|not excluded}",
+        "in the differential diagnosis",
+    ],
+    "post_neg": [
+        _BE + " not {been |be |}{clearly |definitely |significantly |}" + _SEEN,
+        "cannot be " + _SEEN,
+        "{is|are|was|were|or|} {absent|negative}",
+        "{has|have|had} {completely |}{disappeared|resolved|been lost|regressed completely}",
+        "{disappeared|resolved}",
+        "{completely|totally} regressed",
+        "{is|are|was|were|has been|have been} {ruled out|excluded}",
+    ],
+    "pre_neg": [
+        "no {evidence|sign|signs|finding|findings|appearance|indication|suggestion} {of|for|to suggest}",
+        "{absence|lack|resolution|disappearance} of",
+        "free of",
+        "negative for",
+        "without",
+        "neither",
+        "nor",
+        "no",
+        "none of",
+        "not {any|a|an}",
+        "never",
+        "there {is|are|was|were} no",
+    ],
+    "pre_unc": [
+        "{possible|possibly|probable|probably|questionable|questionably|equivocal}",
+        "{suspicious|suspicion} {for|of}",
+        "{suspect|suspected}",
+        "concerning for",
+        "{may|might} {also |}{be|represent|reflect|indicate|belong to|correspond to|suggest|be due to|be related to|}",
+        "could {be|represent|reflect|indicate|belong to|correspond to}",
+        "{cannot|can not|could not} {exclude|rule out}",
+        "rule out",
+        "differential diagnosis {of|includes|include|}",
+        "{versus|vs}",
+        "to be considered",
+    ],
+    "term": [
+        "but",
+        "however",
+        "{although|though}",
+        "except {for|}",
+        "{apart|aside} from",
+        "besides",
+        "other than",
+        "{whereas|while|yet|nevertheless|instead}",
+        "in addition",
+        "additionally",
+        "on the other hand",
+    ],
+    "back_term": ["{of |}{which|whom|that|whose|where|who}"],
+    "and": ["and"],
+    "verb": [
+        "{is|are|was|were|be|been|there}",
+        "{observed|seen|detected|noted|found|identified|present|visualized|visible|shows|show|showed}",
+        "{demonstrated|appears|appear|exists|exist|followed|monitored|selected}",
+    ],
+}
+
+_CHOICE = re.compile(r"\{([^{}]*)\}")
+
+
+def expand(template: str) -> list[str]:
+    """Every phrase a template spells, lower-case, single-spaced."""
+    parts = _CHOICE.split(template)
+    # even indices are fixed text, odd indices are "a|b|" choices
+    options = [[p] if i % 2 == 0 else p.split("|") for i, p in enumerate(parts)]
+    out = []
+    for combo in itertools.product(*options):
+        phrase = " ".join("".join(combo).split()).lower()
+        if phrase:
+            out.append(phrase)
+    return list(dict.fromkeys(out))
