@@ -247,6 +247,26 @@ class ReviewApp:
         self.prefetcher.prefetch(self.session.upcoming_study())
 
 
+def qt_binding_problem() -> str | None:
+    """Why the installed Qt binding cannot run the app, or None.
+
+    PySide6 6.12.0 on CPython < 3.12 drops a reference to ``None`` (and ``True``/``False``) on every
+    call of a method that returns them; after a few thousand calls (minutes of use) the
+    interpreter aborts with ``none_dealloc``. 3.12+ makes those objects immortal, so it is safe there.
+    """
+    import sys
+
+    import qtpy
+
+    version = getattr(qtpy, "PYSIDE_VERSION", None) if qtpy.API_NAME == "PySide6" else None
+    if version and version.startswith("6.12.0") and sys.version_info < (3, 12):
+        return (
+            f"PySide6 {version} crashes on Python {sys.version_info.major}.{sys.version_info.minor} "
+            "(a reference-count bug); install another version: pip install 'PySide6!=6.12.0'"
+        )
+    return None
+
+
 def ask_reader(parent: Any = None) -> str | None:
     """Ask the reader's name once per session (stamped on every decision)."""
     from qtpy.QtWidgets import QInputDialog
@@ -268,6 +288,9 @@ def launch(
     study: str | None = None,
 ) -> int:
     """Open the review app on a project folder and run until the window closes; returns an exit code."""
+    problem = qt_binding_problem()
+    if problem:
+        raise RadcurateError(problem)
     import napari
 
     project = Project.open(directory)

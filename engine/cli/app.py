@@ -65,12 +65,7 @@ def _register_commands() -> None:
     import importlib
 
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"radcurate.engine.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"radcurate.engine.cli.{name}":
-                raise
-            continue
+        module = importlib.import_module(f"radcurate.engine.cli.{name}")
         if hasattr(module, "register"):
             module.register(app)
 

@@ -132,6 +132,7 @@ class _Clauses:
         commas = [s for kind, s, _ in cues if kind == "break"]
         hidden: list[tuple[int, int]] = []
         back_terms = []
+        relatives = []
         for kind, s, e in cues:
             if kind != "back_term":
                 continue
@@ -144,12 +145,15 @@ class _Clauses:
                     back_terms.append(e)
                 else:
                     hidden.append((comma_before, closing + 1))
+            else:
+                relatives.append(e)
 
         def visible(pos: int) -> bool:
             return not any(a <= pos < b for a, b in hidden)
 
         self.terms = [s for kind, s, _ in cues if kind == "term"]
         self.back_terms = [e for e in back_terms if visible(e)] + [e for kind, _, e in cues if kind == "term"]
+        self.relatives = [e for e in relatives if visible(e)]
         self.breaks = [(s, e) for s, e in breaks if visible(s)]
         self.verbs = [s for kind, s, _ in cues if kind in _VERBS and visible(s)]
         # ", and" followed by its own verb starts a new clause even inside a verbless scope
@@ -180,8 +184,18 @@ class _Clauses:
         return limit
 
     def backward_start(self, pos: int) -> int:
-        """Start of a backward scope ending at ``pos``; earlier segments join while verbless."""
+        """Start of a backward scope ending at ``pos``; earlier segments join while verbless.
+
+        A relative pronoun without a comma (``density accompanied by air bronchograms that were not
+        observed before``) ends the scope when the cue is the relative clause's own verb; when that
+        clause has a verb of its own first (``nodule that may be located there cannot be
+        excluded``), the cue is the main verb and reaches past it.
+        """
         limit = max((e for e in self.back_terms if e <= pos), default=self.start)
+        for e in reversed(self.relatives):
+            if limit < e <= pos and not self._has_verb(e, pos):
+                limit = e
+                break
         before = [(s, e) for s, e in self.breaks if limit <= s and e <= pos]
         for i in range(len(before) - 1, -1, -1):
             seg_start = before[i - 1][1] if i > 0 else limit

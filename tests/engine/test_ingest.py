@@ -189,10 +189,10 @@ def test_sigkill_mid_import_keeps_committed_series_and_resumes(tmp_path: Path, s
 
 @pytest.fixture(scope="module")
 def phantom_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """16 phantom cases, half DICOM series (some compressed), half NIfTI, with reports and truth tables."""
-    cohort = pytest.importorskip("radcurate.engine.phantom.cohort")
+    """`radcurate phantom OUT --cases 16 --seed 1`: half DICOM series (some compressed), half NIfTI."""
     out = tmp_path_factory.mktemp("phantom") / "ph"
-    cohort.generate_cohort(out, cases=16, seed=1)
+    made = radcurate("phantom", str(out), "--cases", "16", "--seed", "1")
+    assert made.returncode == 0, made.stderr
     return out
 
 
