@@ -14,8 +14,8 @@ from typing import Any
 
 from radcurate.desktop.findings_widget import FindingsWidget
 from radcurate.desktop.jobs_widget import JobsWidget
-from radcurate.desktop.keys import KeyBinder, make_help_overlay
-from radcurate.desktop.prefetch import VolumePrefetcher
+from radcurate.desktop.keys import KeyBinder, finding_keys, make_help_overlay, review_keymap
+from radcurate.desktop.prefetch import LoadFailure, VolumePrefetcher
 from radcurate.desktop.presets import BONE, LUNG, MEDIASTINUM, preset_for_finding
 from radcurate.desktop.report_widget import ReportWidget
 from radcurate.desktop.session import ReviewSession, SessionEvent
@@ -71,12 +71,13 @@ class ReviewApp:
         self._log_fd = os.open(saved_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if saved_log else None
         self.worklist = WorklistWidget(self.session)
         self.report = ReportWidget(self.session)
-        self.findings = FindingsWidget(self.session)
+        self.findings = FindingsWidget(self.session, letters=finding_keys(list(project.vocabulary)))
         self.triage = TriageWidget(self.session)
         self.jobs = JobsWidget(project, poll=poll_jobs)
         self._add_docks()
-        self.help = make_help_overlay(viewer.window._qt_window)
-        self.keys = KeyBinder(self._handlers())
+        findings = list(project.vocabulary)
+        self.help = make_help_overlay(viewer.window._qt_window, findings)
+        self.keys = KeyBinder(self._handlers(), review_keymap(findings))
         self.keys.bind(viewer)
         self._unsubscribe = self.session.subscribe(self._on_session)
 
@@ -144,8 +145,8 @@ class ReviewApp:
             "undo": s.undo,
             "next_finding": lambda: s.move(+1),
             "previous_finding": lambda: s.move(-1),
-            "next_mentioned": lambda: s.jump(+1),
-            "previous_mentioned": lambda: s.jump(-1),
+            "first_finding": lambda: s.select(0),
+            "last_finding": lambda: s.select(len(s.rows) - 1),
             "next_case": s.next_case,
             "previous_case": s.previous_case,
             "lung_window": image(lambda v: v.set_window(LUNG)),
@@ -164,6 +165,8 @@ class ReviewApp:
             "reset_view": image(lambda v: v.set_view(v.view)),
             "help": self.toggle_help,
         }
+        for finding in self.project.vocabulary:
+            handlers[f"select:{finding}"] = lambda f=finding: s.select_finding(f)
         return {name: self._guarded(fn) for name, fn in handlers.items()}
 
     def _guarded(self, fn: Callable[[], Any]) -> Callable[[], Any]:
@@ -230,10 +233,10 @@ class ReviewApp:
             return
         self.prefetcher.get(study, lambda result, sid=study: self._volume_ready(sid, result))
 
-    def _volume_ready(self, study_id: str, result: DisplayVolume | None | BaseException) -> None:
+    def _volume_ready(self, study_id: str, result: DisplayVolume | None | LoadFailure) -> None:
         if study_id != self.session.study_id or self.volume_view is None:
             return  # the reader has moved on; the volume stays cached
-        if isinstance(result, BaseException):
+        if isinstance(result, LoadFailure):
             self.volume_view.clear()
             self.say(f"volume unavailable for {study_id}: {result}")
         elif result is None:

@@ -26,6 +26,8 @@ _SPECIAL = {
     "Right": Qt.Key.Key_Right,
     "PageUp": Qt.Key.Key_PageUp,
     "PageDown": Qt.Key.Key_PageDown,
+    "Home": Qt.Key.Key_Home,
+    "End": Qt.Key.Key_End,
     "Backspace": Qt.Key.Key_Backspace,
     "Escape": Qt.Key.Key_Escape,
     "Space": Qt.Key.Key_Space,

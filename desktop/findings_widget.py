@@ -1,6 +1,7 @@
 """The findings dock: one row per finding with the silver label, the model score, the reader's decision.
 
-The selected row is the session's selected finding (keys move it; a click moves it too) and
+The selected row is the session's selected finding (arrow keys or the finding's letter, shown in
+the first column, move it; a click moves it too) and
 drives the report highlight. The decision column only ever shows what the store returned after
 its COMMIT (the session updates rows after ``Project.decide`` returns), marked ✓ with its id.
 """
@@ -16,7 +17,7 @@ from qtpy.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, Q
 from radcurate.desktop.session import FindingRow, ReviewSession, SessionEvent
 from radcurate.engine.vocabulary import LabelState
 
-COLUMNS = ("finding", "silver", "score", "your decision")
+COLUMNS = ("key", "finding", "silver", "score", "your decision")
 STATE_TEXT = {
     LabelState.PRESENT: "present",
     LabelState.ABSENT: "absent",
@@ -50,9 +51,10 @@ def decision_text(row: FindingRow) -> str:
 
 
 class FindingsModel(QAbstractTableModel):
-    def __init__(self, session: ReviewSession):
+    def __init__(self, session: ReviewSession, letters: dict[str, str] | None = None):
         super().__init__()
         self.session = session
+        self.letters = letters or {}
 
     def reload(self) -> None:
         self.beginResetModel()
@@ -75,6 +77,8 @@ class FindingsModel(QAbstractTableModel):
         row = self.session.rows[index.row()]
         column = COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
+            if column == "key":
+                return self.letters.get(row.finding, "")
             if column == "finding":
                 return row.finding
             if column == "silver":
@@ -86,6 +90,8 @@ class FindingsModel(QAbstractTableModel):
             state = {"silver": row.silver_state, "your decision": row.decision}.get(column)
             if state is not None:
                 return QBrush(QColor(STATE_COLOUR[state]))
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == "key":
+            return int(Qt.AlignmentFlag.AlignCenter)
         if role == Qt.ItemDataRole.FontRole and column == "your decision" and row.decision is not None:
             font = QFont()
             font.setBold(True)
@@ -101,10 +107,10 @@ class FindingsModel(QAbstractTableModel):
 class FindingsWidget(QWidget):
     """The findings table; its selection follows the session and a click selects a finding."""
 
-    def __init__(self, session: ReviewSession, parent: QWidget | None = None):
+    def __init__(self, session: ReviewSession, parent: QWidget | None = None, *, letters: dict[str, str] | None = None):
         super().__init__(parent)
         self.session = session
-        self.model = FindingsModel(session)
+        self.model = FindingsModel(session, letters)
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -113,9 +119,13 @@ class FindingsWidget(QWidget):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(22)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in range(1, len(COLUMNS)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        for column in range(len(COLUMNS)):
+            mode = (
+                QHeaderView.ResizeMode.Stretch
+                if COLUMNS[column] == "finding"
+                else QHeaderView.ResizeMode.ResizeToContents
+            )
+            header.setSectionResizeMode(column, mode)
         self.table.clicked.connect(lambda index: session.select(index.row()))
         self.summary = QLabel()
         layout = QVBoxLayout(self)

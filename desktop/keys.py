@@ -1,14 +1,14 @@
 """The review key map: one table that binds the keys, drives the help overlay and the docs.
 
 Everything is keyboard first: an all-correct case costs one key (Enter), a case with one wrong
-label about three (move to it, set its state, Enter). Keys are bound with napari's
+label three (its finding's letter, its state, Enter). Keys are bound with napari's
 ``bind_key(..., overwrite=True)`` on the viewer *and* on the CT layer (napari asks the active
 layer's keymap first, and the Image layer owns ``1``, ``2``, ``C``, ``X``…), and unbound on close.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,8 +34,8 @@ KEYMAP: tuple[KeyAction, ...] = (
     KeyAction("undo", ("Control-Z", "Backspace"), "undo your last action (recorded as a new decision)", "Decide"),
     KeyAction("next_finding", ("Down",), "next finding", "Move"),
     KeyAction("previous_finding", ("Up",), "previous finding", "Move"),
-    KeyAction("next_mentioned", ("J",), "next finding mentioned in the report", "Move"),
-    KeyAction("previous_mentioned", ("K",), "previous finding mentioned in the report", "Move"),
+    KeyAction("first_finding", ("Home",), "first finding", "Move"),
+    KeyAction("last_finding", ("End",), "last finding", "Move"),
     KeyAction("next_case", ("PageDown",), "next case", "Move"),
     KeyAction("previous_case", ("PageUp",), "previous case", "Move"),
     KeyAction("lung_window", ("1",), "lung window (W 1500, L -600)", "Image"),
@@ -51,9 +51,63 @@ KEYMAP: tuple[KeyAction, ...] = (
     KeyAction("sagittal", ("Shift-S",), "sagittal view", "Image"),
     KeyAction("next_slice", ("Right",), "next slice (or the mouse wheel)", "Image"),
     KeyAction("previous_slice", ("Left",), "previous slice (or the mouse wheel)", "Image"),
-    KeyAction("reset_view", ("R",), "middle slice, fit to window", "Image"),
+    KeyAction("reset_view", ("Shift-R",), "middle slice, fit to window", "Image"),
     KeyAction("help", ("H", "F1"), "show / hide this help", "Help"),
 )
+
+# One letter per finding selects it (and shows it in its window): move + state + Enter = 3 keys
+# for a case with one wrong label. Hand-picked for CT-RATE's default vocabulary; any other
+# vocabulary gets letters from its names (see finding_keys). The findings table shows them.
+CT_RATE_KEYS: dict[str, str] = {
+    "Medical material": "M",
+    "Arterial wall calcification": "W",
+    "Cardiomegaly": "C",
+    "Pericardial effusion": "R",
+    "Coronary artery wall calcification": "O",
+    "Hiatal hernia": "I",
+    "Lymphadenopathy": "L",
+    "Emphysema": "E",
+    "Atelectasis": "T",
+    "Lung nodule": "D",
+    "Lung opacity": "Y",
+    "Pulmonary fibrotic sequela": "Q",
+    "Pleural effusion": "F",
+    "Mosaic attenuation pattern": "Z",
+    "Peribronchial thickening": "K",
+    "Consolidation": "S",
+    "Bronchiectasis": "B",
+    "Interlobular septal thickening": "G",
+}
+RESERVED_LETTERS = frozenset(k for entry in KEYMAP for k in entry.keys if len(k) == 1 and k.isalpha())
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def finding_keys(findings: Sequence[str]) -> dict[str, str]:
+    """A letter per finding (as many as there are free letters): CT-RATE's table, else from the names.
+
+    Each finding takes the first free letter among its words' initials, then the other letters of
+    its name, then any free letter; findings beyond the free letters get none (arrow keys reach them).
+    """
+    if set(findings) <= set(CT_RATE_KEYS):
+        return {f: CT_RATE_KEYS[f] for f in findings}
+    taken = set(RESERVED_LETTERS)
+    out: dict[str, str] = {}
+    for finding in findings:
+        words = finding.upper().split()
+        candidates = [w[0] for w in words if w] + [c for c in finding.upper() if c.isalpha()] + list(LETTERS)
+        letter = next((c for c in candidates if c in LETTERS and c not in taken), None)
+        if letter is not None:
+            taken.add(letter)
+            out[finding] = letter
+    return out
+
+
+def review_keymap(findings: Sequence[str] = ()) -> tuple[KeyAction, ...]:
+    """The fixed keys plus one ``select:<finding>`` action per finding letter."""
+    letters = finding_keys(findings)
+    selects = tuple(KeyAction(f"select:{f}", (k,), f"select {f}", "Findings") for f, k in letters.items())
+    return KEYMAP + selects
+
 
 MOUSE_HELP: tuple[tuple[str, str], ...] = (
     ("wheel", "page through slices"),
@@ -64,22 +118,15 @@ MOUSE_HELP: tuple[tuple[str, str], ...] = (
 )
 
 
-def keys_for(action: str) -> tuple[str, ...]:
-    for entry in KEYMAP:
-        if entry.action == action:
-            return entry.keys
-    raise KeyError(action)
-
-
 def _pretty(key: str) -> str:
     return key.replace("Control-", "Ctrl+").replace("Shift-", "Shift+")
 
 
-def help_text() -> str:
-    """Plain-text key list (what the overlay shows; also printed by ``radcurate review --keys``)."""
+def help_text(findings: Sequence[str] = ()) -> str:
+    """Plain-text key list (what the overlay shows; also printed by ``radcurate review DIR --keys``)."""
     lines: list[str] = []
     group = None
-    for entry in KEYMAP:
+    for entry in review_keymap(findings):
         if entry.group != group:
             group = entry.group
             lines.append(f"\n{group}")
@@ -97,14 +144,15 @@ class KeyBinder:
     press calls.
     """
 
-    def __init__(self, handlers: Mapping[str, Callable[[], Any]]):
-        missing = [k.action for k in KEYMAP if k.action not in handlers]
+    def __init__(self, handlers: Mapping[str, Callable[[], Any]], keymap: Sequence[KeyAction] = KEYMAP):
+        missing = [k.action for k in keymap if k.action not in handlers]
         if missing:
             raise ValueError(f"no handler for key action(s): {', '.join(missing)}")
         self.handlers = dict(handlers)
+        self.keymap = tuple(keymap)
         self.bound: dict[str, Callable[[Any], Any]] = {}
         self._providers: list[Any] = []
-        for entry in KEYMAP:
+        for entry in self.keymap:
             for key in entry.keys:
                 self.bound[key] = _make_callback(self.handlers[entry.action], entry.action)
 
@@ -138,23 +186,36 @@ def _make_callback(handler: Callable[[], Any], action: str) -> Callable[[Any], A
     def callback(_provider: Any) -> Any:
         return handler()
 
-    callback.__name__ = f"radcurate_{action}"
+    callback.__name__ = "radcurate_" + "".join(c if c.isalnum() else "_" for c in action)
     callback.__doc__ = action.replace("_", " ")
     return callback
 
 
-def make_help_overlay(parent: Any) -> Any:
-    """A translucent panel over ``parent`` listing every key; hidden until toggled."""
+def make_help_overlay(parent: Any, findings: Sequence[str] = ()) -> Any:
+    """A translucent panel over ``parent`` listing every key (two columns); hidden until toggled."""
+    import html
+
     from qtpy.QtCore import Qt
     from qtpy.QtWidgets import QLabel
 
+    text = help_text(findings)
+    general, _, letters = text.partition("Findings\n")
+    letters, _, mouse = letters.partition("\nMouse\n")
+    left = general.rstrip() + ("\n\nMouse\n" + mouse if mouse else "")
+    right = ("Findings (select; its window)\n" + letters) if letters else ""
+    cell = '<td style="vertical-align:top; padding-right:28px"><pre>{}</pre></td>'
     label = QLabel(parent)
     label.setObjectName("radcurateKeyHelp")
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setText("radcurate review — keys\n\n" + help_text())
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setText(
+        "<b>radcurate review — keys</b> (H or F1 closes)<table><tr>"
+        + cell.format(html.escape(left))
+        + cell.format(html.escape(right))
+        + "</tr></table>"
+    )
     label.setStyleSheet(
-        "QLabel#radcurateKeyHelp { background: rgba(20, 20, 28, 230); color: #f0f0f0;"
-        " font-family: monospace; font-size: 13px; padding: 18px; border: 1px solid #888;"
+        "QLabel#radcurateKeyHelp { background: rgba(20, 20, 28, 235); color: #f0f0f0;"
+        " font-family: monospace; font-size: 13px; padding: 16px; border: 1px solid #888;"
         " border-radius: 6px; }"
     )
     label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)

@@ -10,12 +10,25 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from radcurate.desktop.viewer_setup import DisplayVolume, to_display
 from radcurate.engine.project import Project
 
-Result = DisplayVolume | None | BaseException
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """A load that raised (a worker must not *return* an exception: superqt would re-raise it)."""
+
+    study_id: str
+    error: BaseException
+
+    def __str__(self) -> str:
+        return str(self.error)
+
+
+Result = DisplayVolume | None | LoadFailure
 Waiter = Callable[[Result], None]
 
 
@@ -102,11 +115,11 @@ class VolumePrefetcher:
         try:
             return self.loader(self.project, study_id)
         except Exception as exc:  # shown to the reader as "volume unavailable: …"
-            return exc
+            return LoadFailure(study_id, exc)
 
     def _finish(self, study_id: str, result: Result) -> None:
         self._workers.pop(study_id, None)
-        if not isinstance(result, BaseException):
+        if not isinstance(result, LoadFailure):
             self._cache[study_id] = result
             self._cache.move_to_end(study_id)
             while len(self._cache) > self.capacity:

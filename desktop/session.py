@@ -18,7 +18,6 @@ from radcurate.engine.project import Project, WorklistEntry
 from radcurate.engine.vocabulary import LabelState
 
 STATUSES = ("unreviewed", "in_progress", "done")
-MENTIONED = (LabelState.PRESENT, LabelState.UNCERTAIN, LabelState.ABSENT)
 
 
 @dataclass
@@ -40,11 +39,6 @@ class FindingRow:
     def shown_state(self) -> LabelState | None:
         """What the reader sees as the current label: their decision, else the silver label."""
         return self.decision or self.silver_state
-
-    @property
-    def mentioned(self) -> bool:
-        """The report speaks about it (a silver state other than not mentioned)."""
-        return self.silver_state in MENTIONED
 
 
 @dataclass(frozen=True)
@@ -232,15 +226,12 @@ class ReviewSession:
         """Up/down between findings."""
         self.select(self.selected + step)
 
-    def jump(self, step: int) -> None:
-        """To the next (``+1``) or previous (``-1``) finding the report mentions."""
-        i = self.selected + step
-        while 0 <= i < len(self.rows):
-            if self.rows[i].mentioned:
+    def select_finding(self, finding: str) -> None:
+        """Select a finding by name (its letter key)."""
+        for i, row in enumerate(self.rows):
+            if row.finding == finding:
                 self.select(i)
                 return
-            i += step
-        self._say("no further finding mentioned in the report")
 
     # ------------------------------------------------------------------ decisions
     def decide(self, state: LabelState | str) -> Decision | None:

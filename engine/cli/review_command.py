@@ -58,7 +58,11 @@ def review(
     Example: radcurate review ~/ct-project --reader dr_a
     """
     if keys:
-        console.print(_desktop(DESKTOP_KEYS).help_text(), highlight=False, markup=False)
+        from radcurate.engine.project import Project
+
+        with Project.open(directory) as project:
+            findings = list(project.vocabulary)
+        console.print(_desktop(DESKTOP_KEYS).help_text(findings), highlight=False, markup=False)
         return
     code = _desktop(DESKTOP_APP).launch(
         directory,

@@ -1,9 +1,10 @@
 """The offline default extractor: synonyms, sentence-level negation and uncertainty, no model.
 
 Per report: split into sections and sentences (:mod:`.rules_sentences`), find every mention of
-every finding with one precompiled pattern per finding (:mod:`.rules_phrases`), and decide for
-each mention whether its sentence affirms, negates or hedges it (:mod:`.rules_negation`). The
-mentions of one finding are then combined the way a reader combines them:
+every finding in one scan (:mod:`.rules_matcher`, phrasing from :mod:`.rules_phrases`), and
+decide for each mention whether its sentence affirms, negates or hedges it
+(:mod:`.rules_negation`, cue words in :mod:`.rules_cues`). The mentions of one finding are then
+combined the way a reader combines them:
 
 * ``present`` if any sentence affirms it — reports negate broadly (``no nodular or infiltrative
   lesion``) and affirm specifically (``a 4 mm nodule in the right middle lobe``), so one
@@ -26,9 +27,8 @@ Findings with no phrasing at all are matched by their own name.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from radcurate.engine.labels import SilverLabel
 from radcurate.engine.vocabulary import LabelState, Vocabulary
@@ -46,8 +46,7 @@ _STATE = {
 }
 
 
-@dataclass(frozen=True)
-class Mention:
+class Mention(NamedTuple):
     """One place where a report names a finding, and how its sentence states it."""
 
     sentence: Sentence

@@ -70,7 +70,7 @@ class FindingSpans:
             return mentions
         first, last = mentions[0][0] - _EXCLUSION_REACH, mentions[-1][1]
         excluded = self._run(EXCLUDE, lambda pos: first <= pos < last)
-        return [(a, b) for a, b in mentions if not any(x < b and a < y for x, y in excluded)]
+        return [(a, b) for a, b in mentions if not any(x <= a < y for x, y in excluded)]
 
     def excluding_sentences(self, in_sentence: Callable[[int], bool]) -> list[Span]:
         """``exclude_sentence`` hits inside the sentences ``in_sentence`` accepts."""

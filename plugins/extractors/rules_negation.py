@@ -2,7 +2,7 @@
 
 A *cue* such as ``no``, ``without`` (before what it negates) or ``was not detected`` (after it)
 governs a *scope*, a stretch of its sentence. NegEx (Chapman et al., 2001) ends a scope at
-terminators such as ``but`` or ``however``; radiology reports need two more rules, both about
+terminators such as ``but`` or ``however``; radiology reports need more rules, all about
 clauses rather than words:
 
 * A list stays inside one scope: ``no evidence of focal infiltrate, effusion or pneumothorax``
@@ -10,9 +10,11 @@ clauses rather than words:
 * A comma or ``and`` that starts a new clause ends it: ``No effusion was detected, atelectasis
   is observed`` negates only the effusion. The test is whether the words already inside the scope
   carry their own verb (``was detected``): after that, the next comma or ``and`` opens a new clause.
-  Backward scopes (``... was not detected``) stop at a comma whose preceding words carry a verb,
-  and at relative pronouns (``lymph nodes, the largest of which was not observed in pathological
-  size``): that negation belongs to the relative clause, not to the lymph nodes.
+  Backward scopes (``... was not detected``) stop at a comma whose preceding words carry a verb.
+* A relative clause that owns the cue keeps it: a partitive one (``lymph nodes, the largest of
+  which was not observed in pathological size``), an unclosed ``, which ...``, or one whose first
+  verb is the cue (``density with air bronchograms that were not observed before``). One closed
+  by commas is skipped (``The effusion, which was seen before, was not detected``).
 
 *Pseudo-cues* look like cues but are not (``no significant change``, ``did not reach``); the
 longest cue at a position wins, so their words never act as cues. Uncertainty works the same way
@@ -28,6 +30,7 @@ sentence is scanned once for cues, clause breaks and verbs together.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
@@ -44,8 +47,12 @@ class Assertion(enum.StrEnum):
     UNCERTAIN = "uncertain"
 
 
+@functools.cache
 def _compile() -> tuple[re.Pattern[str], dict[str, str]]:
-    """One scanner for every cue phrase, commas and question marks; and the kind of each phrase."""
+    """One scanner for every cue phrase, commas and question marks; and the kind of each phrase.
+
+    Built on first use (a few thousand phrases, about a quarter of a second), not at import.
+    """
     kinds: dict[str, str] = {}
     for kind, templates in CUES.items():
         for template in templates:
@@ -57,7 +64,6 @@ def _compile() -> tuple[re.Pattern[str], dict[str, str]]:
     return re.compile(r"\b" + trie_regex(sequences) + r"\b|,|\?"), kinds
 
 
-_SCANNER, _KIND = _compile()
 _SPACES = re.compile(r"\s+")
 
 
@@ -86,8 +92,8 @@ def sentence_scopes(low: str, start: int, end: int) -> SentenceScopes:
     """Negation and uncertainty scopes of the sentence ``low[start:end]`` (lower-cased text)."""
     cues: list[tuple[str, int, int]] = []
     scoped = False
-    kinds = _KIND
-    for m in _SCANNER.finditer(low, start, end):
+    scanner, kinds = _compile()
+    for m in scanner.finditer(low, start, end):
         token = m.group()
         kind = kinds.get(token)
         if kind is None:
@@ -115,6 +121,7 @@ def sentence_scopes(low: str, start: int, end: int) -> SentenceScopes:
 
 _SCOPED = frozenset({"pre_neg", "post_neg", "pre_unc", "post_unc", "qmark"})
 _VERBS = frozenset({"verb", "post_neg", "post_unc"})
+_MODALS = ("may ", "might ", "could ", "can ")  # hedging cues that are also the verb of their clause
 
 
 class _Clauses:
@@ -148,6 +155,8 @@ class _Clauses:
             else:
                 relatives.append(e)
 
+        self.hidden = hidden
+
         def visible(pos: int) -> bool:
             return not any(a <= pos < b for a, b in hidden)
 
@@ -155,7 +164,11 @@ class _Clauses:
         self.back_terms = [e for e in back_terms if visible(e)] + [e for kind, _, e in cues if kind == "term"]
         self.relatives = [e for e in relatives if visible(e)]
         self.breaks = [(s, e) for s, e in breaks if visible(s)]
-        self.verbs = [s for kind, s, _ in cues if kind in _VERBS and visible(s)]
+        self.verbs = [
+            s
+            for kind, s, _ in cues
+            if (kind in _VERBS or (kind == "pre_unc" and low.startswith(_MODALS, s))) and visible(s)
+        ]
         # ", and" followed by its own verb starts a new clause even inside a verbless scope
         self.clause_starts = {
             s for kind, s, _ in cues if kind == "and" and low[start:s].rstrip().endswith(",") and visible(s)
@@ -165,8 +178,14 @@ class _Clauses:
         i = bisect_left(self.verbs, a)
         return i < len(self.verbs) and self.verbs[i] < b
 
+    def _parenthesis(self, pos: int) -> tuple[int, int] | None:
+        return next(((a, b) for a, b in self.hidden if a <= pos < b), None)
+
     def forward_end(self, pos: int) -> int:
         """End of a forward scope starting at ``pos``."""
+        inside = self._parenthesis(pos)
+        if inside is not None:  # a cue inside ", which ...," governs only that clause
+            return inside[1]
         limit = next((s for s in self.terms if s >= pos), self.end)
         seg_start = pos
         for i, (b_start, b_end) in enumerate(self.breaks):
@@ -191,6 +210,9 @@ class _Clauses:
         clause has a verb of its own first (``nodule that may be located there cannot be
         excluded``), the cue is the main verb and reaches past it.
         """
+        inside = self._parenthesis(pos)
+        if inside is not None:
+            return inside[0]
         limit = max((e for e in self.back_terms if e <= pos), default=self.start)
         for e in reversed(self.relatives):
             if limit < e <= pos and not self._has_verb(e, pos):

@@ -1,30 +1,33 @@
-"""How each finding is phrased in reports: the synonym file format, its loading and compilation.
+"""How each finding is phrased in reports: the synonym file format, reading it, phrase regexes.
 
 Synonym file (TOML, UTF-8). One table per finding, keyed by the finding's name as the vocabulary
-spells it (matched case-insensitively)::
+spells it (matched case-insensitively); every key is optional::
 
     [findings."Pleural effusion"]
     synonyms = ["pleural effusion", "effusion", "hydrothorax"]   # plain phrases
-    patterns = ['fluid\\s+in\\s+the\\s+pleural\\s+space']      # Python regexes (optional)
-    exclude = ["pericardial effusion"]          # a mention inside one of these is not this finding
-    exclude_patterns = []                        # the same, as regexes
-    exclude_sentence = ["pericardial"]           # a mention in a sentence with one of these is not this finding
-    exclude_sentence_patterns = []               # the same, as regexes
-    absent_when = ["lungs are clear"]            # phrases that state the finding is absent
-    absent_patterns = []                         # the same, as regexes
-    replace = false                              # true: drop the built-in phrasing for this finding
+    patterns = ['fluid\\s+in\\s+the\\s+pleural\\s+space']  # Python regexes
+    exclude = ["pericardial effusion"]     # a mention starting inside one of these is not this finding
+    exclude_patterns = []                   # the same, as regexes
+    exclude_sentence = ["thyroid"]          # a mention in a sentence naming one of these does not count
+    exclude_sentence_patterns = []          # the same, as regexes
+    absent_when = ["lungs are clear"]       # statements that the finding is absent (normal findings)
+    absent_patterns = []                    # the same, as regexes
+    replace = false                         # true: drop the built-in phrasing for this finding
 
 Phrases are matched case-insensitively on word boundaries; a space or hyphen between words
 matches any run of spaces and hyphens (``ground glass`` finds ``ground-glass``); the last word
 also matches its simple plural (``nodule`` → ``nodules``, ``opacity`` → ``opacities``,
 ``atelectasis`` → ``atelectases``, ``bulla`` → ``bullae``); a word ending in ``*`` matches any
-ending (``emphysemat*``). Regexes are compiled with :data:`re.IGNORECASE`; keep them inside one
-sentence (``[^.;]{0,40}`` rather than ``.*``), since evidence is quoted by sentence.
+ending (``emphysemat*``). Regexes are case-insensitive too and are tried at word starts; begin
+each with literal words (``(?:atheroma|plaque)\\w*...``, not ``\\w+ plaque``) so the scanner can
+find where to try it, and keep it inside one sentence (``[^.;]{0,40}`` rather than ``.*``).
 
 Every finding also matches its own name, so a vocabulary works without any synonym file. A
 project's file adds to the built-in phrasing (``rules_synonyms.toml`` beside this module) for
 findings of the same name unless ``replace = true``; tables for findings outside the project's
-vocabulary are ignored, so one file can serve several projects.
+vocabulary are ignored, so one file can serve several projects. Errors (unreadable file, bad
+TOML, a key or value of the wrong kind, a regex that does not compile) raise
+:class:`~radcurate.engine.errors.InputError` naming the file and the key.
 """
 
 from __future__ import annotations

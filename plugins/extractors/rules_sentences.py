@@ -9,7 +9,8 @@ impression items with bare quote marks (``" Hiatal hernia " Emphysema``). Clause
 (``When examined in the lung parenchyma window; Aeration ... is normal``).
 
 Sections: a header (``FINDINGS:``, ``Impression``, ``Conclusion``, ``Clinical history:`` ...) at
-the start of a line, or inline before a colon, opens a section that lasts until the next header.
+the start of a line, alone on it or followed by a colon, opens a section that lasts until the
+next header.
 Text before any header is ``body`` (CT-RATE reports have no headers at all). Sections in
 :data:`CONTEXT_SECTIONS` (history, indication, technique, comparison) describe why the scan was
 done rather than what it shows, and the extractor does not label from them.
@@ -21,8 +22,6 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from typing import NamedTuple
-
-from radcurate.plugins.extractors.rules_trie import lower
 
 #: Section names a header maps to; the key is the header text, lower-cased.
 _HEADERS: dict[str, str] = {
@@ -69,15 +68,18 @@ _HEADER_WORDS = "|".join(sorted((re.escape(h).replace(r"\ ", r"\s+") for h in _H
 _HEADER = re.compile(rf"[ \t]*(?P<name>{_HEADER_WORDS})[ \t]*(?::|[ \t]*(?:\r?\n|$))", re.IGNORECASE)
 
 # Where a unit ends. The pattern starts with one character class, so the engine skips through
-# the text quickly to the few punctuation marks; the conditions after it are checked only there.
-# Matched on lower-cased text. The full stop itself stays in its sentence (see split_report).
+# the text quickly to the few candidate characters; the conditions after it are checked only there.
+# The full stop itself stays in its sentence (see split_report).
 _BOUNDARY = re.compile(
     r"""
     [.!?;:"“”•·●▪■\n]
     (?:
-        (?<=[.!?]) [.!?]* (?=[\s"“”'•·]|$)     # . ! ? before a space, a quote or the end,
-        (?<!\bdr\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bvs\.)(?<!\bapprox\.)(?<!\bfig\.)(?<!\bnr\.)
-        (?!(?<=\bno\.)\s*\d)                   # ... but not after an abbreviation (no. 3)
+        (?<=[.!?]) [.!?]*
+        (?: (?=[\s"“”'•·]|$)                   # . ! ? before a space, a quote or the end,
+          | (?<=[a-z)][.!?]) (?=[A-Z][a-z]) )   # or glued to the next sentence (lobe.There)
+        (?<!\b(?i:dr)\.)(?<!\b(?i:vs)\.)(?<!\b(?i:approx)\.)(?<!\b(?i:fig)\.)(?<!\b(?i:nr)\.)
+        (?<!\b(?i:e\.g)\.)(?<!\b(?i:i\.e)\.)
+        (?!(?<=\b(?i:no)\.)\s*\d)             # ... but not after an abbreviation (no. 3)
       | (?<=[;:]) (?!(?<=\d.)\d)               # clause marks, not times or ratios (7:34, 1:2)
       | (?<=["“”•·●▪■])                        # quote marks (CT-RATE impression items), bullets
       | (?<=\n) (?=[ \t\r]*\n)                 # a blank line
@@ -114,7 +116,12 @@ class ReportLayout:
 
 
 def _sections(text: str) -> list[tuple[int, int, str]]:
-    """(content start, end, section name) for each section; ``body`` before any header."""
+    """(content start, end, section name) for each section; ``body`` before any header.
+
+    A context header with its text on the same line (``Comparison: CT dated 25.12.2019. Trachea
+    ...`` — CT-RATE reports have no line breaks) covers only that first sentence; the report goes
+    on in the section it was in.
+    """
     line_starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"] if "\n" in text else [0]
     spans: list[tuple[int, int, str]] = []
     content, name = 0, "body"
@@ -123,19 +130,27 @@ def _sections(text: str) -> list[tuple[int, int, str]]:
         if m is None:
             continue
         spans.append((content, pos, name))
-        content, name = m.end(), _HEADERS[" ".join(m.group("name").lower().split())]
+        header = _HEADERS[" ".join(m.group("name").lower().split())]
+        line_end = text.find("\n", m.end())
+        line_end = len(text) if line_end < 0 else line_end
+        if header in CONTEXT_SECTIONS and text[m.end() : line_end].strip():
+            stop = _BOUNDARY.search(text, m.end(), line_end)
+            stop_at = stop.end() if stop else line_end
+            spans.append((m.end(), stop_at, header))
+            content = stop_at  # back to the section the header interrupted
+        else:
+            content, name = m.end(), header
     spans.append((content, len(text), name))
     return [s for s in spans if s[1] > s[0]]
 
 
 def split_report(text: str) -> ReportLayout:
     """Split ``text`` into sentences tagged with their section; offsets index ``text`` itself."""
-    low = lower(text)
     sentences: list[Sentence] = []
     for content, sec_end, name in _sections(text):
         cursor = content
-        for m in _BOUNDARY.finditer(low, content, sec_end):
-            end = m.end() if low[m.start()] in ".!?" else m.start()
+        for m in _BOUNDARY.finditer(text, content, sec_end):
+            end = m.end() if text[m.start()] in ".!?" else m.start()
             _add(sentences, text, cursor, end, name)
             cursor = m.end()
         _add(sentences, text, cursor, sec_end, name)

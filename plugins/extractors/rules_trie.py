@@ -6,6 +6,8 @@ hundred synonyms that is the whole cost of extraction. Factoring common prefixes
 distinct first letter, which is what makes thousands of reports per second possible on one core.
 Input text is expected lower-cased (ASCII case folding that keeps offsets, see :func:`lower`), so
 the patterns are compiled without ``re.IGNORECASE``, which would disable that fast path.
+:func:`literal_prefixes` finds the literal text a hand-written regex must start with, so the
+same scan can tell where that regex is worth trying.
 """
 
 from __future__ import annotations

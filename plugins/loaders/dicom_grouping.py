@@ -31,6 +31,7 @@ from radcurate.plugins.loaders.dicom_screening import (
 )
 from radcurate.plugins.loaders.dicom_values import number, text
 
+# The elements a load reads from each file (pydicom parses only these before decoding pixels).
 HEADER_KEYWORDS = [
     "SOPClassUID", "SOPInstanceUID", "Modality", "ImageType", "StudyInstanceUID", "SeriesInstanceUID",
     "FrameOfReferenceUID", "AccessionNumber", "PatientID", "SeriesDescription", "ImagePositionPatient",
@@ -82,8 +83,7 @@ def slice_spacing_hint(ds: Dataset) -> float | None:
 
 
 def describe_file(ds: Dataset, path: str) -> DicomFile:
-    """Screen an already-read dataset and collect its facts; raises InputError."""
-    check_ct_image(ds, path)
+    """Collect the facts of a dataset that passed :func:`check_ct_image`; raises InputError."""
     check_decodable(ds, path)
     multiframe = is_multiframe(ds)
     planes = frame_planes(ds, path) if multiframe else [plane_from_attributes(ds, path)]
@@ -109,7 +109,8 @@ def scan_file(path: Path) -> DicomFile | Rejection | None:
     name = str(path)
     try:
         with open(path, "rb") as fp:
-            ds = pydicom.dcmread(fp, stop_before_pixels=True, force=kind is None, specific_tags=HEADER_KEYWORDS)
+            # No specific_tags: pydicom skips unwanted elements more slowly than it reads them.
+            ds = pydicom.dcmread(fp, stop_before_pixels=True, force=kind is None)
             header_end = fp.tell()
     except Exception as exc:  # pydicom raises many types on corrupt headers
         return None if kind is None else Rejection(name, "header", f"unreadable DICOM header: {exc}")

@@ -8,7 +8,9 @@ user would look at (Modality, SOPClassUID, TransferSyntaxUID, PixelData, ...).
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import pydicom
 from pydicom.dataset import Dataset
@@ -16,7 +18,7 @@ from pydicom.pixels import get_decoder
 from pydicom.uid import UID
 
 from radcurate.engine.errors import InputError
-from radcurate.plugins.loaders.dicom_values import text, texts
+from radcurate.plugins.loaders.dicom_values import number, text, texts
 
 DICOM_MAGIC_OFFSET = 128
 CT_IMAGE_STORAGE = {
@@ -91,6 +93,11 @@ def check_ct_image(ds: Dataset, path: str, *, file_size: int | None = None, head
         )
 
 
+@lru_cache(maxsize=64)
+def _decoder(uid: UID) -> Any:
+    return get_decoder(uid)
+
+
 def check_decodable(ds: Dataset, path: str) -> None:
     """Refuse a transfer syntax whose pixel data no installed decoder can read."""
     uid = transfer_syntax(ds)
@@ -103,7 +110,7 @@ def check_decodable(ds: Dataset, path: str) -> None:
             field="TransferSyntaxUID",
         )
     try:
-        decoder = get_decoder(uid)
+        decoder = _decoder(uid)
     except NotImplementedError:
         raise InputError(
             f"no decoder exists for {uid.name} ({uid}) in pydicom {pydicom.__version__}; convert the "
@@ -123,14 +130,12 @@ def expected_native_bytes(ds: Dataset) -> int | None:
     uid = transfer_syntax(ds)
     if uid and (not uid.is_transfer_syntax or uid.is_encapsulated or uid.is_deflated):
         return None
-    try:
-        samples = int(ds.get("SamplesPerPixel", 1) or 1)
-        frames = int(ds.get("NumberOfFrames", 1) or 1)
-        pixels = int(ds.Rows) * int(ds.Columns) * samples * frames
-        bits = int(ds.BitsAllocated)
-    except (AttributeError, TypeError, ValueError):
+    rows, columns, bits = number(ds, "Rows"), number(ds, "Columns"), number(ds, "BitsAllocated")
+    if not (rows and columns and bits):
         return None
-    return (pixels * bits + 7) // 8
+    pixels = int(rows) * int(columns) * int(number(ds, "SamplesPerPixel", 1) or 1)
+    pixels *= int(number(ds, "NumberOfFrames", 1) or 1)
+    return (pixels * int(bits) + 7) // 8
 
 
 def check_not_truncated(ds: Dataset, path: str, *, file_size: int, header_end: int) -> None:

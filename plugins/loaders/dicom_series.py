@@ -51,7 +51,7 @@ OBLIQUE_WARNING_DEGREES = 1.0
 MULTIFRAME_CT = {uid for uid, name in CT_IMAGE_STORAGE.items() if "Enhanced" in name}
 
 
-def _read_whole(path: str) -> Dataset:
+def _read_multiframe_file(path: str) -> Dataset:
     try:
         return pydicom.dcmread(path)
     except FileNotFoundError:
@@ -120,13 +120,14 @@ class DicomSeriesLoader:
             raise InputError("the source lists no files", field="files")
         paths = [str(p) for p in source.files]
         if len(paths) == 1 and _is_multiframe_class(paths[0]):
-            first = _read_whole(paths[0])
+            first = _read_multiframe_file(paths[0])
             check_ct_image(first, paths[0])
             check_decodable(first, paths[0])
             series = series_name(first)
             array, affine, warnings = load_multiframe(first, paths[0], series=series)
+            dropped: list[str] = []
         else:
-            first, array, affine, warnings = self._load_slices(paths)
+            first, array, affine, warnings, dropped = self._load_slices(paths)
         if obliquity_degrees(affine) > OBLIQUE_WARNING_DEGREES:
             warnings.append(
                 f"oblique acquisition ({obliquity_degrees(affine):.1f}° off the patient axes); the affine keeps it"
@@ -139,11 +140,11 @@ class DicomSeriesLoader:
             modality="CT",
             source=str(Path(paths[0]).parent) if len(paths) > 1 else paths[0],
             checksum=content_checksum(array, spacing, affine),
-            metadata=_metadata(first, warnings, len(paths)),
+            metadata={**_metadata(first, warnings, len(paths)), "dropped_files": dropped},
         )
 
     @staticmethod
-    def _load_slices(paths: list[str]) -> tuple[Dataset, np.ndarray, np.ndarray, list[str]]:
+    def _load_slices(paths: list[str]) -> tuple[Dataset, np.ndarray, np.ndarray, list[str], list[str]]:
         headers, stored = read_slices(paths)
         for header, path in zip(headers, paths, strict=True):
             check_ct_image(header, path)
@@ -157,10 +158,12 @@ class DicomSeriesLoader:
         stored, slopes, intercepts = rescale_parameters(headers, stored)
         warnings = list(stack.warnings)
         kept = list(range(len(headers)))
+        dropped: list[str] = []
         if stack.duplicates:
             ordered_paths = [paths[i] for i in stack.order]
             drop, notes = duplicates_to_drop(stored, slopes, intercepts, stack.duplicates, ordered_paths)
             kept = [i for i in kept if i not in set(drop)]
+            dropped = [ordered_paths[i] for i in drop]
             stored, slopes, intercepts = stored[kept], slopes[kept], intercepts[kept]
             warnings += notes
         note = padding_note(headers[0], stored, float(slopes.flat[0]), float(intercepts.flat[0]))
@@ -169,4 +172,4 @@ class DicomSeriesLoader:
         hu = stack_to_hu(stored, slopes, intercepts)
         # stored[slice, row, column] → voxel (column, row, slice), the order the affine describes.
         array, affine = to_lps(hu.transpose(2, 1, 0), stack.affine(kept))
-        return headers[0], array, affine, warnings
+        return headers[0], array, affine, warnings, dropped

@@ -4,39 +4,39 @@ pydicom converts an element on first access (DS strings become validated ``DSflo
 which costs more than decoding a small uncompressed slice. For the short string types we read on
 every file (decimal and integer strings, code strings, UIDs, short/long strings) we parse raw
 ASCII bytes ourselves; non-ASCII text (which needs SpecificCharacterSet), values already
-converted, and other types go through pydicom as usual. Objects that are
-not datasets (functional-group namespaces) are read with ``getattr``.
+converted, and other types go through pydicom as usual. Objects that are not datasets
+(functional-group namespaces) are read with ``getattr``.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataset import Dataset
 
 _TEXT_VRS = {"DS", "IS", "CS", "UI", "LO", "SH"}
-_TAGS: dict[str, int] = {}
+_MISSING = object()
 
 
-def _tag(keyword: str) -> int:
-    tag = _TAGS.get(keyword)
+@lru_cache(maxsize=256)
+def _tag(keyword: str) -> tuple[int, bool]:
+    """(tag, whether its raw value is text we may parse ourselves)."""
+    tag = tag_for_keyword(keyword)
     if tag is None:
-        found = tag_for_keyword(keyword)
-        if found is None:
-            raise KeyError(keyword)
-        tag = _TAGS[keyword] = int(found)
-    return tag
+        raise KeyError(keyword)
+    return int(tag), dictionary_VR(tag) in _TEXT_VRS
 
 
-def _raw_text(ds: Dataset, keyword: str) -> str | None:
-    """The element's text if it is still raw ASCII bytes, else None (use pydicom)."""
-    tag = _tag(keyword)
-    if dictionary_VR(tag) not in _TEXT_VRS:
-        return None
+def _raw(ds: Dataset, keyword: str) -> Any:
+    """The element's raw ASCII text, ``_MISSING`` if absent, or None to ask pydicom."""
+    tag, is_text = _tag(keyword)
     element = ds.get_item(tag)
+    if element is None:
+        return _MISSING
     value = getattr(element, "value", None)
-    if isinstance(value, bytes) and value.isascii():  # anything else needs the character set
+    if is_text and isinstance(value, bytes) and value.isascii():  # else it needs the character set
         return value.decode("ascii").strip(" \x00")
     return None
 
@@ -49,8 +49,10 @@ def value(obj: Any, keyword: str) -> Any:
 
 def text(obj: Any, keyword: str) -> str:
     """A single string value, stripped; "" when absent."""
-    if isinstance(obj, Dataset) and keyword in obj:
-        raw = _raw_text(obj, keyword)
+    if isinstance(obj, Dataset):
+        raw = _raw(obj, keyword)
+        if raw is _MISSING:
+            return ""
         if raw is not None:
             return raw
     found = value(obj, keyword)
@@ -59,8 +61,10 @@ def text(obj: Any, keyword: str) -> str:
 
 def texts(obj: Any, keyword: str) -> list[str]:
     """A multi-valued string (ImageType) as a list; [] when absent."""
-    if isinstance(obj, Dataset) and keyword in obj:
-        raw = _raw_text(obj, keyword)
+    if isinstance(obj, Dataset):
+        raw = _raw(obj, keyword)
+        if raw is _MISSING:
+            return []
         if raw is not None:
             return [v.strip() for v in raw.split("\\")] if raw else []
     found = value(obj, keyword)
@@ -71,8 +75,10 @@ def texts(obj: Any, keyword: str) -> list[str]:
 
 def numbers(obj: Any, keyword: str) -> tuple[float, ...] | None:
     """A numeric (multi-)value as floats; None when absent or empty. ValueError if not numeric."""
-    if isinstance(obj, Dataset) and keyword in obj:
-        raw = _raw_text(obj, keyword)
+    if isinstance(obj, Dataset):
+        raw = _raw(obj, keyword)
+        if raw is _MISSING:
+            return None
         if raw is not None:
             return tuple(float(v) for v in raw.split("\\")) if raw else None
     found = value(obj, keyword)

@@ -6,7 +6,7 @@ with the reader, with the audit trail (kinds, actions, undo links).
 
 from __future__ import annotations
 
-from radcurate.desktop.keys import KEYMAP, help_text
+from radcurate.desktop.keys import RESERVED_LETTERS, finding_keys, help_text, review_keymap
 from radcurate.engine.vocabulary import LabelState
 from tests.desktop.conftest import READER, press
 
@@ -23,27 +23,50 @@ def test_all_correct_case_costs_one_key(review_app) -> None:  # noqa: ANN001
     assert session.study_id == session.worklist[1].study_id
 
 
-def test_one_wrong_label_costs_three_keys_when_it_is_the_next_mentioned_finding(review_app) -> None:  # noqa: ANN001
+def test_one_wrong_label_costs_three_keys(review_app) -> None:  # noqa: ANN001
+    """The finding's letter, its state, Enter."""
     project, session = review_app.project, review_app.session
     study = session.study_id
-    start = session.selected
-    press(review_app.viewer, "J")  # to the next finding the report mentions
-    target = session.rows[session.selected]
-    assert session.selected > start and target.mentioned
-    wrong = LabelState.ABSENT if target.silver_state != LabelState.ABSENT else LabelState.PRESENT
-    press(review_app.viewer, {LabelState.ABSENT: "A", LabelState.PRESENT: "P"}[wrong], "Enter")
+    letters = finding_keys(list(project.vocabulary))
+    target = next(r for r in session.rows if r is not session.selected_row and r.silver_state != LabelState.ABSENT)
+    press(review_app.viewer, letters[target.finding])
+    assert session.selected_row is target
+    press(review_app.viewer, "A", "Enter")
     gold = project.gold(study, reader=READER)
-    assert gold[target.finding] == wrong
+    assert gold[target.finding] == LabelState.ABSENT
     assert len(gold) == len(project.vocabulary)
     kinds = [d.kind for d in project.history(study)]
     assert kinds == ["decide"] + ["confirm"] * (len(project.vocabulary) - 1)
 
 
+def test_every_finding_has_its_own_letter_that_selects_it(review_app) -> None:  # noqa: ANN001
+    findings = list(review_app.project.vocabulary)
+    letters = finding_keys(findings)
+    assert sorted(letters) == sorted(findings) and len(set(letters.values())) == len(findings)
+    assert not set(letters.values()) & RESERVED_LETTERS
+    for finding, letter in letters.items():
+        press(review_app.viewer, letter)
+        assert review_app.session.selected_row.finding == finding
+    press(review_app.viewer, "Home")
+    assert review_app.session.selected == 0
+    press(review_app.viewer, "End")
+    assert review_app.session.selected == len(findings) - 1
+    assert review_app.project.history() == []
+
+
+def test_custom_vocabulary_letters_come_from_the_names() -> None:
+    letters = finding_keys(["Pneumothorax", "Pleural effusion", "Rib fracture", "Pulmonary embolism"])
+    assert letters["Rib fracture"] == "R"  # a word's initial when it is free
+    assert all(letter in name.upper() for name, letter in letters.items())
+    assert len(set(letters.values())) == 4 and not set(letters.values()) & RESERVED_LETTERS
+    many = finding_keys([f"Finding {i}" for i in range(40)])
+    assert len(many) == 26 - len(RESERVED_LETTERS)  # the rest are reached with the arrow keys
+
+
 def test_state_keys_move_keys_and_undo(review_app) -> None:  # noqa: ANN001
     project, session = review_app.project, review_app.session
     study = session.study_id
-    press(review_app.viewer, "Up", "Up", "Up")
-    press(review_app.viewer, "Down")
+    press(review_app.viewer, "Up", "Up", "Up", "Down")
     row = session.selected
     press(review_app.viewer, "P", "A", "U", "N")
     assert [d.state for d in project.history(study)] == [
@@ -87,8 +110,8 @@ def test_saved_log_lines_follow_the_commit(phantom_project, viewer, tmp_path) ->
 
 
 def test_help_lists_every_key_and_toggles(review_app) -> None:  # noqa: ANN001
-    text = help_text()
-    for entry in KEYMAP:
+    text = help_text(list(review_app.project.vocabulary))
+    for entry in review_keymap(list(review_app.project.vocabulary)):
         for key in entry.keys:
             pretty = key.replace("Control-", "Ctrl+").replace("Shift-", "Shift+")
             assert pretty in text, key
@@ -97,6 +120,7 @@ def test_help_lists_every_key_and_toggles(review_app) -> None:  # noqa: ANN001
     review_app.viewer.window._qt_window.show()
     press(review_app.viewer, "H")
     assert review_app.help.isVisible() and "Enter" in review_app.help.text()
+    assert "select Pleural effusion" in review_app.help.text()
     press(review_app.viewer, "F1")
     assert not review_app.help.isVisible()
 
@@ -108,7 +132,7 @@ def test_keys_are_bound_with_overwrite_and_unbound_on_close(viewer, phantom_proj
 
     before = dict(viewer.keymap)
     app = ReviewApp(viewer, phantom_project, READER, show_volumes=False, poll_jobs=False)
-    bound = {coerce_keybinding(k) for entry in KEYMAP for k in entry.keys}
+    bound = {coerce_keybinding(k) for entry in review_keymap(list(phantom_project.vocabulary)) for k in entry.keys}
     assert bound <= set(viewer.keymap)
     app.close()
     assert dict(viewer.keymap) == before

@@ -23,7 +23,9 @@ def test_manifest_is_found_through_the_entry_point_and_valid() -> None:
     reader = manifest.contributions.readers[0]
     assert reader.accepts_directories and "*.nii.gz" in reader.filename_patterns
     assert [w.display_name for w in manifest.contributions.widgets] == ["Review labels"]
-    result = subprocess.run([Path(sys.executable).parent / "npe2", "validate", "radcurate"], capture_output=True, text=True)
+    result = subprocess.run(
+        [Path(sys.executable).parent / "npe2", "validate", "radcurate"], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -81,6 +83,8 @@ def test_review_command_prints_the_key_map_and_keeps_the_engine_headless(phantom
     result = subprocess.run([sys.executable, "-c", code, str(phantom_project.path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "Enter" in result.stdout and "confirm case" in result.stdout and "Shift+C" in result.stdout
-    probe = "import sys, radcurate.engine.cli.review_command; print(sorted(m for m in sys.modules if 'qt' in m.lower()))"
+    probe = (
+        "import sys, radcurate.engine.cli.review_command; print(sorted(m for m in sys.modules if 'qt' in m.lower()))"
+    )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert loaded.stdout.strip() == "[]"  # importing the command pulls in no Qt

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from radcurate.desktop.prefetch import VolumePrefetcher, load_display_volume
+from radcurate.desktop.prefetch import LoadFailure, VolumePrefetcher, load_display_volume
 from radcurate.desktop.viewer_setup import DisplayVolume, to_display
 from radcurate.engine.project import Project
 
@@ -51,7 +51,8 @@ def test_a_failed_load_is_reported_not_cached(phantom_project: Project, qtbot) -
     results: list[object] = []
     prefetcher.get("x", results.append)
     qtbot.waitUntil(lambda: bool(results), timeout=5000)
-    assert isinstance(results[0], OSError) and not prefetcher.cached("x")
+    assert isinstance(results[0], LoadFailure) and isinstance(results[0].error, OSError)
+    assert not prefetcher.cached("x")
 
 
 def test_real_phantom_volume_in_napari_layout(phantom_project: Project) -> None:

@@ -104,7 +104,7 @@ def _wheel(canvas, delta: int, modifiers=None) -> None:  # noqa: ANN001
 def test_wheel_pages_slices_and_ctrl_wheel_zooms(image_app) -> None:  # noqa: ANN001
     from qtpy.QtCore import Qt
 
-    app, viewer = image_app, image_app.viewer
+    viewer = image_app.viewer
     canvas = viewer.window._qt_viewer.canvas.native
     start, zoom = viewer.dims.current_step[0], viewer.camera.zoom
     _wheel(canvas, -120)

@@ -7,6 +7,7 @@ import time
 
 from radcurate.desktop.findings_widget import COLUMNS, decision_text
 from radcurate.desktop.jobs_widget import JobsWidget, training_available
+from radcurate.desktop.keys import finding_keys
 from radcurate.desktop.report_widget import evidence_span
 from radcurate.desktop.triage_widget import NO_BUNDLE, TriageWidget
 from radcurate.engine.vocabulary import LabelState
@@ -58,14 +59,18 @@ def test_findings_table_shows_silver_source_score_and_saved_decision(review_app)
     assert model.rowCount() == len(session.rows) and model.columnCount() == len(COLUMNS)
     first = session.selected
     assert widget.table.selectionModel().selectedRows()[0].row() == first
-    assert "(rules)" in model.data(model.index(first, 1))
-    assert model.data(model.index(first, 2)) == "—"  # no model scores yet
-    assert model.data(model.index(first, 3)) == "—"
+    assert (
+        model.data(model.index(first, 0))
+        == finding_keys(list(review_app.project.vocabulary))[session.rows[first].finding]
+    )
+    assert "(rules)" in model.data(model.index(first, 2))
+    assert model.data(model.index(first, 3)) == "—"  # no model scores yet
+    assert model.data(model.index(first, 4)) == "—"
     press(review_app.viewer, "Down")
     assert widget.table.selectionModel().selectedRows()[0].row() == first + 1
     press(review_app.viewer, "U")
     row = session.rows[first + 1]
-    assert model.data(model.index(first + 1, 3)) == decision_text(row)
+    assert model.data(model.index(first + 1, 4)) == decision_text(row)
     assert decision_text(row).startswith("✓ uncertain")
     saved = review_app.project.gold(session.study_id, reader=READER)
     assert saved == {row.finding: LabelState.UNCERTAIN}

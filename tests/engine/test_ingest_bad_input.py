@@ -73,9 +73,13 @@ def test_good_volumes_of_the_same_batch_are_imported(batch: dict) -> None:
     assert [s.shape for s in by_folder["good"]] == [(128, 128, 5)]
     if batch["real"].is_dir():
         assert [s.shape for s in by_folder["real"]] == [(512, 512, 3)]
-    # Not errors: identical duplicate slices are dropped with a warning; two series in a folder split.
+    # Identical duplicate slices: the series imports from the unique slices and the extra file is
+    # set aside in quarantine, naming it; two series in one folder are split, not blended.
     (duplicate,) = by_folder["duplicate_slices"]
     assert duplicate.shape == (128, 128, 5) and duplicate.metadata["warnings"]
+    set_aside = [q for q in batch["doc"]["quarantined"] if inside(q["path"], batch["data"] / "duplicate_slices")]
+    assert len(set_aside) == 1 and set_aside[0]["field"] == "ImagePositionPatient"
+    assert Path(set_aside[0]["path"]).is_file() and "duplicate slice" in set_aside[0]["reason"]
     assert sorted(s.shape for s in by_folder["two_series_mixed"]) == [(128, 128, 3), (128, 128, 3)]
     assert not [q for q in batch["doc"]["quarantined"] if inside(q["path"], batch["data"] / "good")]
     ignored = {str(Path(i["path"]).relative_to(batch["data"])) for i in batch["doc"]["ignored"]}

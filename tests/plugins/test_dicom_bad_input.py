@@ -7,6 +7,8 @@ by hand, as an older import or a third-party caller might).
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pydicom.data
@@ -119,3 +121,24 @@ def test_a_file_changed_to_mr_after_discovery_is_refused_at_load(loader: DicomSe
     with pytest.raises(InputError) as caught:
         loader.load(source)
     assert (caught.value.path, caught.value.field) == (str(paths[3]), "Modality")
+
+
+def test_compressed_series_without_its_decoder_names_the_syntax(shared_data: Path) -> None:
+    """The real J2K series in a Python where the JPEG 2000 decoders cannot be imported."""
+    folder = shared_data / "dicom-ct-series-j2k-totalsegmentator"
+    code = (
+        "import sys\n"
+        "for name in ('openjpeg', 'PIL', 'pylibjpeg', 'libjpeg', 'rle'):\n"
+        "    sys.modules[name] = None  # as if never installed\n"
+        "from pathlib import Path\n"
+        "from radcurate.plugins.loaders.dicom_series import DicomSeriesLoader\n"
+        f"found = DicomSeriesLoader().discover(sorted(Path({str(folder)!r}).iterdir()))\n"
+        "assert not found.sources and len(found.rejected) == 20, found\n"
+        "print(found.rejected[0].field, '|', found.rejected[0].reason)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    field, reason = done.stdout.strip().split(" | ", 1)
+    assert field == "TransferSyntaxUID"
+    assert "JPEG 2000 Image Compression (Lossless Only) (1.2.840.10008.1.2.4.90)" in reason
+    assert "needs a decoder that is not installed" in reason and "pylibjpeg-openjpeg" in reason
