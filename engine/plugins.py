@@ -91,8 +91,9 @@ class ReportExtractor(Protocol):
 
     ``extract`` must return exactly one label per vocabulary finding and raise
     :class:`~radcurate.engine.errors.ExtractionError` (not crash) on an answer it cannot use.
-    Extractors that talk to a service may also offer ``extract_many`` for concurrency; the
-    extraction job uses it when present.
+    Extractors that talk to a service (the LLM one) also honour
+    :class:`radcurate.engine.extraction.remote.RemoteExtractor`, which the extraction job uses for
+    concurrency, caching and cost records.
     """
 
     name: str
@@ -157,19 +158,20 @@ def _missing_members(obj: Any, contract: type) -> list[str]:
 
 def _inspect(group: str, ep: importlib.metadata.EntryPoint) -> PluginInfo:
     dist = ep.dist.name if ep.dist is not None else None
-    base = {"name": ep.name, "group": group, "target": ep.value, "distribution": dist}
+
+    def broken(reason: str) -> PluginInfo:
+        return PluginInfo(ep.name, group, ep.value, dist, ok=False, reason=reason)
+
     try:
         obj = ep.load()
     except Exception as exc:  # a broken plugin must never take the app down
-        return PluginInfo(**base, ok=False, reason=f"import failed: {type(exc).__name__}: {exc}")
+        return broken(f"import failed: {type(exc).__name__}: {exc}")
     missing = _missing_members(obj, CONTRACTS[group])
     if missing:
-        return PluginInfo(
-            **base, ok=False, reason=f"does not honour the {group} contract: missing {', '.join(missing)}"
-        )
+        return broken(f"does not honour the {group} contract: missing {', '.join(missing)}")
     if not callable(obj):
-        return PluginInfo(**base, ok=False, reason="entry point must name a class or factory")
-    return PluginInfo(**base, ok=True, factory=obj)
+        return broken("entry point must name a class or factory")
+    return PluginInfo(ep.name, group, ep.value, dist, ok=True, factory=obj)
 
 
 def _entry_points(group: str) -> Iterable[importlib.metadata.EntryPoint]:

@@ -152,7 +152,7 @@ def render(settings: Settings) -> str:
         else:
             lines += [f"# {f.metadata.get('help', '')}", f"{f.name} = {_toml_value(value)}"]
     for name, table in tables:
-        lines += ["", f"[{name}]", f"# {type(table).__doc__.splitlines()[0]}"]
+        lines += ["", f"[{name}]", f"# {(type(table).__doc__ or name).splitlines()[0]}"]
         for f in dataclasses.fields(table):
             lines += [f"# {f.metadata.get('help', '')}", f"{f.name} = {_toml_value(getattr(table, f.name))}"]
     return "\n".join(lines) + "\n"

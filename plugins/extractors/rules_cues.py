@@ -63,6 +63,7 @@ CUES: dict[str, list[str]] = {
         "{disappeared|resolved}",
         "{completely|totally} regressed",
         "{is|are|was|were|has been|have been} {ruled out|excluded}",
+        "{was|were|has been|have been|had been} {removed|extracted|withdrawn}",
     ],
     "pre_neg": [
         "no {evidence|sign|signs|finding|findings|appearance|indication|suggestion} {of|for|to suggest}",
