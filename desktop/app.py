@@ -100,7 +100,7 @@ class ReviewApp:
             if dock is not None:
                 dock.setVisible(False)
         qt_window.resizeDocks([worklist, findings], [300, 470], Qt.Orientation.Horizontal)
-        qt_window.resizeDocks([findings, report, triage], [470, 220, 200], Qt.Orientation.Vertical)
+        qt_window.resizeDocks([findings, report, triage], [440, 300, 170], Qt.Orientation.Vertical)
 
     # ------------------------------------------------------------------ start / stop
     def start(self, study_id: str | None = None) -> None:

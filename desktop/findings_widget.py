@@ -32,11 +32,11 @@ STATE_COLOUR = {
 }
 
 
-def silver_text(row: FindingRow) -> str:
+def silver_text(row: FindingRow, *, with_source: bool = True) -> str:
     if row.silver is None:
         return "—"
     text = STATE_TEXT[row.silver.state]
-    if row.source:
+    if row.source and with_source:
         text += f" ({row.source})"
     if row.silver.flags:
         text += " ⚠"
@@ -60,15 +60,27 @@ class FindingsModel(QAbstractTableModel):
         self.beginResetModel()
         self.endResetModel()
 
+    def decisions_changed(self) -> None:
+        """Only the decision column changed: repaint it, keep the rest."""
+        if self.session.rows:
+            column = len(COLUMNS) - 1
+            self.dataChanged.emit(self.index(0, column), self.index(len(self.session.rows) - 1, column))
+
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt signature
         return 0 if parent.isValid() else len(self.session.rows)
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
         return len(COLUMNS)
 
+    def one_source(self) -> str | None:
+        """The label source when every labelled row has the same one (then the header names it)."""
+        sources = {r.source for r in self.session.rows if r.silver is not None}
+        return sources.pop() if len(sources) == 1 else None
+
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
+            source = self.one_source() if COLUMNS[section] == "silver" else None
+            return f"silver ({source})" if source else COLUMNS[section]
         return None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -82,7 +94,7 @@ class FindingsModel(QAbstractTableModel):
             if column == "finding":
                 return row.finding
             if column == "silver":
-                return silver_text(row)
+                return silver_text(row, with_source=self.one_source() is None)
             if column == "score":
                 return "—" if row.score is None else f"{row.score:.2f}"
             return decision_text(row)
@@ -136,20 +148,26 @@ class FindingsWidget(QWidget):
         self.refresh()
 
     def _on_session(self, event: SessionEvent) -> None:
-        if event.kind in ("case", "rows"):
+        if event.kind == "case":
             self.refresh()
+        elif event.kind == "rows":
+            self.model.decisions_changed()
+            self._summarise()
         elif event.kind == "selection":
             self._select()
 
     def refresh(self) -> None:
         self.model.reload()
+        self._summarise()
+        self._select()
+
+    def _summarise(self) -> None:
         rows = self.session.rows
         decided = sum(r.decision is not None for r in rows)
         changed = sum(r.decision is not None and r.decision != r.silver_state for r in rows)
         self.summary.setText(
             f"{decided}/{len(rows)} decided · {changed} changed from silver" if rows else "no case open"
         )
-        self._select()
 
     def _select(self) -> None:
         if self.session.rows:

@@ -54,7 +54,7 @@ class ReportWidget(QWidget):
     def _on_session(self, event: SessionEvent) -> None:
         if event.kind == "case":
             self._show_case()
-        elif event.kind in ("selection", "rows"):
+        elif event.kind == "selection":
             self.highlight()
 
     def _show_case(self) -> None:

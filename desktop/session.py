@@ -43,11 +43,14 @@ class FindingRow:
 
 @dataclass(frozen=True)
 class SessionEvent:
-    """What changed: ``worklist``, ``case``, ``rows``, ``selection``, ``saved`` or ``message``."""
+    """What changed: ``worklist`` (reloaded or refiltered), ``entry`` (one study's status; its id
+    in ``study_id``), ``case`` (another study opened), ``rows`` (decisions shown), ``selection``,
+    ``saved`` (decisions committed) or ``message``."""
 
     kind: str
     decisions: tuple[Decision, ...] = ()
     message: str = ""
+    study_id: str | None = None
 
 
 Listener = Callable[[SessionEvent], None]
@@ -89,8 +92,10 @@ class ReviewSession:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
-    def _emit(self, kind: str, decisions: Sequence[Decision] = (), message: str = "") -> None:
-        event = SessionEvent(kind, tuple(decisions), message)
+    def _emit(
+        self, kind: str, decisions: Sequence[Decision] = (), message: str = "", study_id: str | None = None
+    ) -> None:
+        event = SessionEvent(kind, tuple(decisions), message, study_id)
         for listener in list(self._listeners):
             listener(event)
 
@@ -282,7 +287,11 @@ class ReviewSession:
         return undone
 
     def _apply(self, made: Sequence[Decision], *, refresh_rows: bool = True) -> None:
-        """Show committed decisions (called only after the project returned them)."""
+        """Show committed decisions (called only after the project returned them).
+
+        ``saved`` goes out first (the log line, the status message), then the row and worklist
+        refreshes: all of it after the COMMIT, so nothing is shown as saved that is not stored.
+        """
         if not made:
             return
         by_finding = {r.finding: r for r in self.rows}
@@ -290,10 +299,10 @@ class ReviewSession:
             row = by_finding.get(d.finding)
             if row is not None and d.study_id == self.study_id:
                 row.decision, row.decision_id = d.state, d.id
+        self._emit("saved", made, self._saved_message(made))
         self._update_entry()
         if refresh_rows:
             self._emit("rows")
-        self._emit("saved", made, self._saved_message(made))
 
     def _saved_message(self, made: Sequence[Decision]) -> str:
         first = made[0]
@@ -309,5 +318,6 @@ class ReviewSession:
             return
         decided = sum(r.decision is not None for r in self.rows)
         status = "done" if decided >= len(self.rows) else "in_progress" if decided else "unreviewed"
-        self._worklist[i] = dataclasses.replace(self._worklist[i], decided=decided, status=status)
-        self._emit("worklist")
+        if (self._worklist[i].decided, self._worklist[i].status) != (decided, status):
+            self._worklist[i] = dataclasses.replace(self._worklist[i], decided=decided, status=status)
+            self._emit("entry", study_id=self.study_id)

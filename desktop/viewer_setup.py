@@ -76,8 +76,9 @@ class VolumeView:
             )
             self.layer.contrast_limits_range = CONTRAST_RANGE
             self.install()
-        else:
-            self.layer.scale = volume.scale
+        else:  # each napari setter re-slices; skip the ones that change nothing
+            if tuple(self.layer.scale) != tuple(volume.scale):
+                self.layer.scale = volume.scale
             self.layer.data = volume.data
         self.layer.metadata["study_id"] = volume.study_id
         self.layer.metadata["series_id"] = volume.series_id
@@ -98,8 +99,10 @@ class VolumeView:
         if self.layer is None:
             return
         self.layer.visible = True
-        self.viewer.dims.order = order
-        self.viewer.camera.orientation2d = orientation
+        if tuple(self.viewer.dims.order) != order:
+            self.viewer.dims.order = order
+        if tuple(self.viewer.camera.orientation2d) != orientation:
+            self.viewer.camera.orientation2d = orientation
         axis = order[0]
         n = self.layer.data.shape[axis]
         self.viewer.dims.set_point(axis, (n - 1) / 2 * self.layer.scale[axis])
@@ -108,7 +111,7 @@ class VolumeView:
 
     def set_window(self, window: WindowPreset) -> None:
         self.window = window
-        if self.layer is not None:
+        if self.layer is not None and tuple(self.layer.contrast_limits) != window.contrast_limits:
             self.layer.contrast_limits = window.contrast_limits
         self._annotate()
         for callback in self._on_window:
@@ -163,6 +166,7 @@ class VolumeView:
         viewer.mouse_wheel_callbacks.insert(0, self._wheel)
         viewer.mouse_drag_callbacks.insert(0, self._right_drag)
         viewer.cursor.events.position.connect(self._update_status)
+        viewer.events.status.connect(self._own_status)
         viewer.dims.events.current_step.connect(self._annotate_event)
 
     def uninstall(self) -> None:
@@ -176,6 +180,7 @@ class VolumeView:
             if fn in callbacks:
                 callbacks.remove(fn)
         self.viewer.cursor.events.position.disconnect(self._update_status)
+        self.viewer.events.status.disconnect(self._own_status)
         self.viewer.dims.events.current_step.disconnect(self._annotate_event)
 
     def _wheel(self, viewer: Any, event: Any) -> None:
@@ -214,6 +219,11 @@ class VolumeView:
         number, total = self.slice_position()
         where = f"{self.view} slice {number}/{total}"
         self.viewer.status = f"HU {hu:.0f} · {where}" if hu is not None else where
+
+    def _own_status(self, _event: Any = None) -> None:
+        """napari's status thread posts its own layer status (a dict); show ours (HU, slice) instead."""
+        if not isinstance(self.viewer.status, str) and self.layer is not None:
+            self._update_status()
 
     def _annotate_event(self, _event: Any = None) -> None:
         self._annotate()

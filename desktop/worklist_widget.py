@@ -44,6 +44,22 @@ class WorklistModel(QAbstractTableModel):
         self.entries = self.session.visible()
         self.endResetModel()
 
+    def row_of(self, study_id: str | None) -> int:
+        for row, entry in enumerate(self.entries):
+            if entry.study_id == study_id:
+                return row
+        return -1
+
+    def update_entry(self, study_id: str | None) -> None:
+        """One study changed (status, or became/stopped being the open case): repaint its row only."""
+        row = self.row_of(study_id)
+        if row < 0:
+            return
+        entry = self.session.entry(study_id) if study_id else None
+        if entry is not None:
+            self.entries[row] = entry
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt signature
         return 0 if parent.isValid() else len(self.entries)
 
@@ -62,7 +78,7 @@ class WorklistModel(QAbstractTableModel):
         column = COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             if column == "study":
-                return ("▶ " if entry.study_id == self.session.study_id else "") + entry.study_id
+                return entry.study_id
             if column == "status":
                 return STATUS_LABEL.get(entry.status, entry.status)
             if column == "decided":
@@ -99,7 +115,11 @@ class WorklistWidget(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to the image canvas
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, len(COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.clicked.connect(self._clicked)
         top = QHBoxLayout()
         top.addWidget(QLabel("show"))
@@ -110,6 +130,7 @@ class WorklistWidget(QWidget):
         layout.addWidget(self.counts)
         layout.addWidget(self.order)
         layout.addWidget(self.table, 1)
+        self._shown: str | None = None
         session.subscribe(self._on_session)
         self.refresh()
 
@@ -122,11 +143,25 @@ class WorklistWidget(QWidget):
             self.session.open_case(entry.study_id)
 
     def _on_session(self, event: SessionEvent) -> None:
-        if event.kind in ("worklist", "case"):
+        if event.kind == "worklist":
             self.refresh()
+        elif event.kind == "entry":
+            self.model.update_entry(event.study_id)
+            self._show_counts()
+        elif event.kind == "case":  # cheap on a 100k-study worklist: two rows repainted
+            previous, self._shown = self._shown, self.session.study_id
+            self.model.update_entry(previous)
+            self.model.update_entry(self._shown)
+            self._select_current()
 
     def refresh(self) -> None:
+        """Reload the whole table (after a reload or a filter change)."""
         self.model.reload()
+        self._shown = self.session.study_id
+        self._show_counts()
+        self._select_current()
+
+    def _show_counts(self) -> None:
         c = self.session.counts()
         self.counts.setText(
             f"{c['total']} studies · {c['unreviewed']} unreviewed · {c['in_progress']} in progress · {c['done']} done"
@@ -136,8 +171,9 @@ class WorklistWidget(QWidget):
             if self.session.ranked
             else "order: import order (no model scores yet)"
         )
-        for row, entry in enumerate(self.model.entries):
-            if entry.study_id == self.session.study_id:
-                self.table.selectRow(row)
-                self.table.scrollTo(self.model.index(row, 0))
-                break
+
+    def _select_current(self) -> None:
+        row = self.model.row_of(self.session.study_id)
+        if row >= 0:
+            self.table.selectRow(row)
+            self.table.scrollTo(self.model.index(row, 0))

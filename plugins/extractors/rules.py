@@ -142,7 +142,8 @@ class _Report:
         if mentions and spans.pending[EXCLUDE_SENTENCE]:
             sentence_at = self.layout.sentence_at
             named = {sentence_at(a) for a, _ in mentions}
-            skip = {sentence_at(a) for a, _ in spans.excluding_sentences(lambda pos: sentence_at(pos) in named)}
+            excluded, kept = spans.excluding_sentences(lambda pos: sentence_at(pos) in named)
+            skip = {sentence_at(a) for a, _ in excluded} - {sentence_at(a) for a, _ in kept}
         for start, _ in mentions:
             if skip and self.layout.sentence_at(start) in skip:
                 continue

@@ -4,7 +4,7 @@ All plain phrases of all findings, and the literal start of every regex pattern,
 trie-shaped regex that stops only at word starts where one of them begins (:mod:`.rules_trie`).
 A stop is routed by its first letters to the regexes that may match there, which are tried
 anchored at that position. Mentions are confirmed at once; the regexes that can only take a
-mention away (``exclude``, ``exclude_sentence``) or add an ``absent`` statement are kept as
+mention away (``exclude``, ``exclude_sentence``, ``keep_sentence``) or add an ``absent`` statement are kept as
 pending and tried only when the answer depends on them — most findings are not named in most
 reports, so most of them never run. All matching is on text lower-cased by
 :func:`~.rules_trie.lower`, which keeps offsets.
@@ -26,7 +26,7 @@ from radcurate.plugins.extractors.rules_phrases import (
 )
 from radcurate.plugins.extractors.rules_trie import literal_atoms, literal_prefixes, trie_regex
 
-MENTION, EXCLUDE, EXCLUDE_SENTENCE, ABSENT = range(4)
+MENTION, EXCLUDE, EXCLUDE_SENTENCE, KEEP_SENTENCE, ABSENT = range(5)
 # how far before a mention an exclusion may start and still cover it (characters)
 _EXCLUSION_REACH = 200
 
@@ -50,7 +50,7 @@ class FindingSpans:
     """
 
     mentions: list[Span] = field(default_factory=list)
-    pending: tuple[list[tuple[int, re.Pattern[str]]], ...] = field(default_factory=lambda: ([], [], [], []))
+    pending: tuple[list[tuple[int, re.Pattern[str]]], ...] = field(default_factory=lambda: ([], [], [], [], []))
     low: str = ""
 
     def _run(self, role: int, keep: Callable[[int], bool] | None = None) -> list[Span]:
@@ -72,9 +72,10 @@ class FindingSpans:
         excluded = self._run(EXCLUDE, lambda pos: first <= pos < last)
         return [(a, b) for a, b in mentions if not any(x <= a < y for x, y in excluded)]
 
-    def excluding_sentences(self, in_sentence: Callable[[int], bool]) -> list[Span]:
-        """``exclude_sentence`` hits inside the sentences ``in_sentence`` accepts."""
-        return self._run(EXCLUDE_SENTENCE, in_sentence)
+    def excluding_sentences(self, in_sentence: Callable[[int], bool]) -> tuple[list[Span], list[Span]]:
+        """``exclude_sentence`` and ``keep_sentence`` hits inside the sentences ``in_sentence`` accepts."""
+        excluded = self._run(EXCLUDE_SENTENCE, in_sentence)
+        return excluded, self._run(KEEP_SENTENCE, in_sentence) if excluded else []
 
     def absent(self) -> list[Span]:
         """Spans of ``absent_when`` statements (``heart size is normal``)."""
@@ -108,6 +109,7 @@ class FindingMatcher:
                 (MENTION, entry.synonyms, entry.patterns),
                 (EXCLUDE, entry.exclude, entry.exclude_patterns),
                 (EXCLUDE_SENTENCE, entry.exclude_sentence, entry.exclude_sentence_patterns),
+                (KEEP_SENTENCE, entry.keep_sentence, entry.keep_sentence_patterns),
                 (ABSENT, entry.absent_when, entry.absent_patterns),
             ):
                 phrases = list(dict.fromkeys(phrases))
@@ -151,15 +153,17 @@ class FindingMatcher:
                 if probes is None:
                     continue
                 for finding, role, regex in probes:
+                    span: Span | None = None
                     if role == MENTION:
                         hit = regex.match(low, pos)
                         if hit is None or hit.end() == pos:
                             continue
+                        span = hit.span()
                     spans = out[finding]
                     if spans is None:
                         spans = out[finding] = FindingSpans(low=low)
-                    if role == MENTION:
-                        spans.mentions.append(hit.span())
+                    if span is not None:
+                        spans.mentions.append(span)
                     else:
                         spans.pending[role].append((pos, regex))
                 break

@@ -8,8 +8,10 @@ spells it (matched case-insensitively); every key is optional::
     patterns = ['fluid\\s+in\\s+the\\s+pleural\\s+space']  # Python regexes
     exclude = ["pericardial effusion"]     # a mention starting inside one of these is not this finding
     exclude_patterns = []                   # the same, as regexes
-    exclude_sentence = ["thyroid"]          # a mention in a sentence naming one of these does not count
-    exclude_sentence_patterns = []          # the same, as regexes
+    exclude_sentence = ["thyroid"]          # a mention in a sentence naming one of these does not count,
+    exclude_sentence_patterns = []          #   (the same, as regexes)
+    keep_sentence = ["lung"]                #   unless the sentence also names one of these
+    keep_sentence_patterns = []             #   (the same, as regexes)
     absent_when = ["lungs are clear"]       # statements that the finding is absent (normal findings)
     absent_patterns = []                    # the same, as regexes
     replace = false                         # true: drop the built-in phrasing for this finding
@@ -51,6 +53,8 @@ _LIST_KEYS = (
     "exclude_patterns",
     "exclude_sentence",
     "exclude_sentence_patterns",
+    "keep_sentence",
+    "keep_sentence_patterns",
     "absent_when",
     "absent_patterns",
 )
@@ -66,6 +70,8 @@ class PhraseEntry:
     exclude_patterns: list[str] = field(default_factory=list)
     exclude_sentence: list[str] = field(default_factory=list)
     exclude_sentence_patterns: list[str] = field(default_factory=list)
+    keep_sentence: list[str] = field(default_factory=list)
+    keep_sentence_patterns: list[str] = field(default_factory=list)
     absent_when: list[str] = field(default_factory=list)
     absent_patterns: list[str] = field(default_factory=list)
 

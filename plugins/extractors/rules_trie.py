@@ -16,8 +16,8 @@ import re
 from collections.abc import Iterable, Sequence
 
 try:  # the regex parser is private; without it patterns simply run on every report
-    from re import _constants as _sre
-    from re import _parser as _sre_parse
+    from re import _constants as _sre  # type: ignore[attr-defined]
+    from re import _parser as _sre_parse  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - other Python versions
     _sre = _sre_parse = None  # type: ignore[assignment]
 

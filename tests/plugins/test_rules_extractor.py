@@ -253,6 +253,13 @@ def test_findings_without_synonyms_match_their_own_name_and_plural(rules: RuleBa
     assert got == {"Pneumothorax": A, "Rib fracture": P, "Pleural effusion": P}
 
 
+def test_sentence_context_excludes_other_organs_unless_the_lung_is_named(rules: RuleBasedExtractor) -> None:
+    assert states(rules, "A hypodense nodule of 6 mm in the right thyroid lobe.")["Lung nodule"] is N
+    assert states(rules, "A nodule in the thyroid gland and a 4 mm nodule in the left lung.")["Lung nodule"] is P
+    assert states(rules, "Intra-abdominal paraaortic lymph nodes.")["Lymphadenopathy"] is N
+    assert states(rules, "Mediastinal, hilar and paraaortic lymph nodes.")["Lymphadenopathy"] is P
+
+
 def test_synonym_file_adds_and_replaces_phrasing(tmp_path: Path) -> None:
     file = tmp_path / "synonyms.toml"
     file.write_text(
