@@ -46,6 +46,9 @@ class ReviewApp:
         the crash test's record of what the UI showed as saved.
     poll_jobs
         Poll the job list once a second (off in tests that do not look at jobs).
+    own_window
+        The viewer is the app's own: hide napari's layer list and controls (a reader needs no layer
+        editor). False when running as a plugin in a napari window the user already works in.
     """
 
     def __init__(
@@ -58,6 +61,7 @@ class ReviewApp:
         saved_log: str | Path | None = None,
         poll_jobs: bool = True,
         prefetcher: VolumePrefetcher | None = None,
+        own_window: bool = True,
     ):
         self.viewer = viewer
         self.project = project
@@ -74,7 +78,7 @@ class ReviewApp:
         self.findings = FindingsWidget(self.session, letters=finding_keys(list(project.vocabulary)))
         self.triage = TriageWidget(self.session)
         self.jobs = JobsWidget(project, poll=poll_jobs)
-        self._add_docks()
+        self._add_docks(own_window)
         findings = list(project.vocabulary)
         self.help = make_help_overlay(viewer.window._qt_window, findings)
         self.keys = KeyBinder(self._handlers(), review_keymap(findings))
@@ -82,8 +86,8 @@ class ReviewApp:
         self._unsubscribe = self.session.subscribe(self._on_session)
 
     # ------------------------------------------------------------------ layout
-    def _add_docks(self) -> None:
-        from qtpy.QtCore import Qt
+    def _add_docks(self, own_window: bool) -> None:
+        from qtpy.QtCore import Qt, QTimer
 
         window = self.viewer.window
         qt_window = window._qt_window
@@ -92,15 +96,20 @@ class ReviewApp:
         report = window.add_dock_widget(self.report, name="Report", area="right")
         triage = window.add_dock_widget(self.triage, name="Triage", area="right")
         jobs = window.add_dock_widget(self.jobs, name="Jobs", area="right")
+        self.docks = [worklist, findings, report, triage, jobs]
         qt_window.tabifyDockWidget(triage, jobs)
         triage.raise_()
-        qt_viewer = window._qt_viewer
-        for name in ("dockLayerList", "dockLayerControls"):  # a reader needs no layer editor
-            dock = getattr(qt_viewer, name, None)
+        for name in ("dockLayerList", "dockLayerControls") if own_window else ():
+            dock = getattr(window._qt_viewer, name, None)
             if dock is not None:
                 dock.setVisible(False)
-        qt_window.resizeDocks([worklist, findings], [300, 470], Qt.Orientation.Horizontal)
-        qt_window.resizeDocks([findings, report, triage], [440, 300, 170], Qt.Orientation.Vertical)
+
+        def sizes() -> None:  # after the window has laid itself out
+            qt_window.resizeDocks([worklist, findings], [300, 470], Qt.Orientation.Horizontal)
+            qt_window.resizeDocks([findings, report, triage], [440, 300, 170], Qt.Orientation.Vertical)
+
+        sizes()
+        QTimer.singleShot(0, sizes)
 
     # ------------------------------------------------------------------ start / stop
     def start(self, study_id: str | None = None) -> None:
@@ -114,8 +123,9 @@ class ReviewApp:
             return
         self.session.open_case(study_id)
 
-    def close(self) -> None:
-        """Unbind the keys and stop background work (the viewer stays the caller's)."""
+    def close(self, *, remove_docks: bool = False) -> None:
+        """Unbind the keys and stop background work; ``remove_docks`` also takes the docks away
+        (the plugin, restarting a review in the user's viewer). The viewer stays the caller's."""
         self.keys.unbind()
         self._unsubscribe()
         if self.volume_view is not None:
@@ -125,6 +135,8 @@ class ReviewApp:
         if self._log_fd is not None:
             os.close(self._log_fd)
             self._log_fd = None
+        for dock in self.docks if remove_docks else ():
+            self.viewer.window.remove_dock_widget(dock)
 
     # ------------------------------------------------------------------ keys
     def _handlers(self) -> dict[str, Callable[[], Any]]:

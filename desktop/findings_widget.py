@@ -109,6 +109,8 @@ class FindingsModel(QAbstractTableModel):
             font.setBold(True)
             return font
         if role == Qt.ItemDataRole.ToolTipRole:
+            if column == "finding":
+                return row.finding
             if column == "silver" and row.silver is not None and row.silver.evidence:
                 return f"evidence: “{row.silver.evidence}”"
             if column == "your decision" and row.decision_id is not None:

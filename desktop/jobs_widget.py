@@ -56,7 +56,13 @@ class JobsWidget(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        for column in range(len(COLUMNS)):
+            fit = column == len(COLUMNS) - 1
+            header.setSectionResizeMode(
+                column, QHeaderView.ResizeMode.Stretch if fit else QHeaderView.ResizeMode.ResizeToContents
+            )
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.retrain = QPushButton("Retrain model")
         self.retrain.setFocusPolicy(Qt.FocusPolicy.NoFocus)

@@ -130,8 +130,8 @@ class ReviewPanel(QWidget):
             self.message.setText(str(exc))
             return False
         if self.app is not None:
-            self.app.close()
-        self.app = ReviewApp(self.viewer, project, reader)
+            self.app.close(remove_docks=True)
+        self.app = ReviewApp(self.viewer, project, reader, own_window=False)
         self.app.start()
         self.message.setText(f"reviewing {project.path.name} as {reader}; press H on the image for the keys")
         return True

@@ -13,7 +13,8 @@ import argparse
 import time
 from pathlib import Path
 
-KEYS_BEFORE = ("Enter", "P")  # confirm the first case, open the second, mark a finding present
+# confirm the first case (opens the second), call its atelectasis present, then select cardiomegaly
+KEYS_BEFORE = ("Enter", "T", "P", "C")
 
 
 def _pump(seconds: float) -> None:
@@ -48,7 +49,6 @@ def take(
     for key in KEYS_BEFORE:
         send_key(canvas, key)
         _pump(0.5)
-    app.session.select_finding(finding)
     _pump(1.5)
     saved = []
 

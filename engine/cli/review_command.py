@@ -52,8 +52,8 @@ def review(
 ) -> None:
     """Review silver labels against the report and the CT, keyboard first.
 
-    Enter confirms every shown label of a case and opens the next; P/A/U/N set the selected
-    finding; Up/Down move between findings; Ctrl+Z undoes; H shows every key.
+    Enter confirms every shown label of a case and opens the next; a finding's letter (shown in
+    the findings table) selects it; P/A/U/N set its state; Ctrl+Z undoes; H shows every key.
 
     Example: radcurate review ~/ct-project --reader dr_a
     """
@@ -62,7 +62,7 @@ def review(
 
         with Project.open(directory) as project:
             findings = list(project.vocabulary)
-        console.print(_desktop(DESKTOP_KEYS).help_text(findings), highlight=False, markup=False)
+        console.print(_desktop(DESKTOP_KEYS).help_text(findings), highlight=False, markup=False, soft_wrap=True)
         return
     code = _desktop(DESKTOP_APP).launch(
         directory,

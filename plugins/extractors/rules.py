@@ -120,7 +120,7 @@ class _Report:
         self.layout = split_report(text)
         self._scopes: dict[int, SentenceScopes] = {}
 
-    def _mention(self, start: int, assertion: Assertion | None = None) -> Mention | None:
+    def _mention(self, start: int, assertion: Assertion | None = None, end: int | None = None) -> Mention | None:
         index = self.layout.sentence_at(start)
         if index is None:
             return None
@@ -131,7 +131,7 @@ class _Report:
             scopes = self._scopes.get(index)
             if scopes is None:
                 scopes = self._scopes[index] = sentence_scopes(self.low, sentence.start, sentence.end)
-            assertion = scopes.assertion(start)
+            assertion = scopes.assertion(start, end)
         return Mention(sentence, assertion)
 
     def label(self, finding: str, spans: FindingSpans) -> SilverLabel:
@@ -144,10 +144,10 @@ class _Report:
             named = {sentence_at(a) for a, _ in mentions}
             excluded, kept = spans.excluding_sentences(lambda pos: sentence_at(pos) in named)
             skip = {sentence_at(a) for a, _ in excluded} - {sentence_at(a) for a, _ in kept}
-        for start, _ in mentions:
+        for start, end in mentions:
             if skip and self.layout.sentence_at(start) in skip:
                 continue
-            mention = self._mention(start)
+            mention = self._mention(start, end=end)
             if mention is None:
                 continue
             negated = negated or mention.assertion is Assertion.NEGATED

@@ -74,13 +74,20 @@ class SentenceScopes:
     negated: tuple[tuple[int, int], ...]
     uncertain: tuple[tuple[int, int], ...]
 
-    def assertion(self, start: int) -> Assertion:
-        """How the sentence states a mention starting at ``start``."""
+    def assertion(self, start: int, end: int | None = None) -> Assertion:
+        """How the sentence states a mention ``[start, end)``.
+
+        A mention counts as inside a scope if it starts there, or if the scope opens inside the
+        mention and reaches its last character: a pattern that names the organ first and the
+        finding last (``the aortic wall shows no calcification``, ``the aortic wall may show
+        calcified plaque``) is governed by a cue between the two.
+        """
+        last = start if end is None else end - 1
         for a, b in self.negated:
-            if a <= start < b:
+            if a <= start < b or start < a <= last < b:
                 return Assertion.NEGATED
         for a, b in self.uncertain:
-            if a <= start < b:
+            if a <= start < b or start < a <= last < b:
                 return Assertion.UNCERTAIN
         return Assertion.AFFIRMED
 
