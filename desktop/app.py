@@ -70,7 +70,6 @@ class ReviewApp:
         self.prefetcher = prefetcher or VolumePrefetcher(project)
         self.auto_window = True
         self.shown_study: str | None = None  # the study whose volume is on screen
-        self.volume_shown_callbacks: list[Callable[[str], None]] = []
         self._opened_at: tuple[str | None, int] = (None, -1)
         self._log_fd = os.open(saved_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if saved_log else None
         self.worklist = WorklistWidget(self.session)
@@ -79,6 +78,9 @@ class ReviewApp:
         self.triage = TriageWidget(self.session)
         self.jobs = JobsWidget(project, poll=poll_jobs)
         self._add_docks(own_window)
+        self.worklist.filter.activated.connect(lambda _index: self.focus_canvas())
+        self.worklist.table.clicked.connect(lambda _index: self.focus_canvas())
+        self.findings.table.clicked.connect(lambda _index: self.focus_canvas())
         findings = list(project.vocabulary)
         self.help = make_help_overlay(viewer.window._qt_window, findings)
         self.keys = KeyBinder(self._handlers(), review_keymap(findings))
@@ -122,6 +124,11 @@ class ReviewApp:
             self.say("this project has no studies yet: radcurate import DIR PATHS")
             return
         self.session.open_case(study_id)
+        self.focus_canvas()
+
+    def focus_canvas(self) -> None:
+        """Keys go to the image canvas (where they are bound); docks hand focus back after use."""
+        self.viewer.window._qt_viewer.canvas.native.setFocus()
 
     def close(self, *, remove_docks: bool = False) -> None:
         """Unbind the keys and stop background work; ``remove_docks`` also takes the docks away
@@ -257,8 +264,6 @@ class ReviewApp:
             self.volume_view.show(result, window=LUNG)
             self.keys.bind(self.volume_view.layer)  # the active layer's keymap is asked first
         self.shown_study = study_id
-        for callback in self.volume_shown_callbacks:
-            callback(study_id)
         self.prefetcher.prefetch(self.session.upcoming_study())
 
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from radcurate.desktop.napari_plugin import ReviewPanel, get_reader, read_volumes
@@ -39,6 +40,18 @@ def test_reader_opens_a_phantom_dicom_series_in_hu(phantom_project) -> None:  # 
     assert tuple(meta["scale"]) == pytest.approx(tuple(reversed(series.spacing)))
     assert meta["metadata"]["loader"] == "dicom" and meta["colormap"] == "gray"
     assert data.min() >= -1100 and data.max() > 100  # air and tissue in HU
+
+
+def test_reader_opens_a_phantom_nifti_file(phantom_project) -> None:  # noqa: ANN001
+    series = [s for sid in phantom_project.study_ids() for s in phantom_project.series(sid) if s.loader == "nifti"]
+    if not series:
+        pytest.skip("this phantom cohort drew no NIfTI case")
+    path = series[0].files[0]
+    assert path.endswith((".nii", ".nii.gz")) and get_reader(path) is read_volumes
+    (data, meta, _), *_ = read_volumes(path)
+    volume = phantom_project.load_volume(series[0].id)
+    assert np.array_equal(data, volume.array.transpose(2, 1, 0))
+    assert tuple(meta["scale"]) == pytest.approx(tuple(reversed(volume.spacing)))
 
 
 def test_reader_declines_what_it_cannot_read(tmp_path: Path) -> None:
