@@ -24,6 +24,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy engine
+	$(VENV)/bin/npe2 validate radcurate
 
 test: setup lint
 	bash scripts/system-deps.sh
