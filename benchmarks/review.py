@@ -247,9 +247,14 @@ def main() -> None:
         print("decision -> committed:", json.dumps(results["latency"]), flush=True)
         started = time.perf_counter()
         big_dir, _ = build_project(
-            root / "big", args.big_cases, seed=5, shape=(512, 512, 300), spacing=(0.7, 0.7, 1.0),
-            dicom_fraction=1.0, compressed_fraction=0.0,
-        )  # fmt: skip
+            root / "big",
+            args.big_cases,
+            seed=5,
+            shape=(512, 512, 300),
+            spacing=(0.7, 0.7, 1.0),
+            dicom_fraction=1.0,
+            compressed_fraction=0.0,
+        )
         print(f"big project: {args.big_cases} DICOM cases of 512x512x300 in {time.perf_counter() - started:.0f} s")
         results["switch"] = bench_switch(big_dir, args.switches)
         print("next-case switch:", json.dumps(results["switch"]), flush=True)
@@ -262,16 +267,22 @@ def _report(r: dict[str, Any]) -> None:
     k, lat, sw = r["keystrokes"]["by_errors"], r["latency"], r["switch"]
     print("\n=== radcurate review benchmark ===")
     for name, row in k.items():
-        print(f"keystrokes/case, {name.replace('_', ' '):>9}: {row['keys_mean']:5.2f} (max {row['keys_max']}, "
-              f"{row['cases']} cases)")  # fmt: skip
+        print(
+            f"keystrokes/case, {name.replace('_', ' '):>9}: {row['keys_mean']:5.2f} (max {row['keys_max']}, "
+            f"{row['cases']} cases)"
+        )
     print(f"store == truth after review: {r['keystrokes']['cases_where_store_differs_from_truth'] == 0}")
     t = lat["through_app_ms"]
     d = lat["project_decide_alone_ms"]
-    print(f"decision -> committed through the app: p50 {t['p50']} ms, p99 {t['p99']} ms (goal p99 <= 20 ms); "
-          f"Project.decide alone p50 {d['p50']} ms, p99 {d['p99']} ms")  # fmt: skip
+    print(
+        f"decision -> committed through the app: p50 {t['p50']} ms, p99 {t['p99']} ms (goal p99 <= 20 ms); "
+        f"Project.decide alone p50 {d['p50']} ms, p99 {d['p99']} ms"
+    )
     w, c = sw["prefetched_ms"], sw["cold_ms"]
-    print(f"next case {'x'.join(map(str, sw['volume_zyx']))}: prefetched p50 {w['p50']} ms / p95 {w['p95']} ms, "
-          f"cold p50 {c['p50']} ms / p95 {c['p95']} ms -> {sw['speedup_p50']}x (goals >= 5x, p95 <= 150 ms)")  # fmt: skip
+    print(
+        f"next case {'x'.join(map(str, sw['volume_zyx']))}: prefetched p50 {w['p50']} ms / p95 {w['p95']} ms, "
+        f"cold p50 {c['p50']} ms / p95 {c['p95']} ms -> {sw['speedup_p50']}x (goals >= 5x, p95 <= 150 ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -43,8 +43,14 @@ def _cohort(out: Path, cases: int, seed: int) -> dict[str, Any]:
         if params.get("cases") == cases and params.get("seed") == seed:
             return {"cases": cases, "seed": seed, "reused": True}
     summary = generate_cohort(out, cases, seed, overwrite=True)
-    return {"cases": summary.cases, "seed": seed, "dicom": summary.n_dicom, "nifti": summary.n_nifti,
-            "findings_drawn": len(summary.findings_drawn), "seconds": round(summary.seconds, 2)}
+    return {
+        "cases": summary.cases,
+        "seed": seed,
+        "dicom": summary.n_dicom,
+        "nifti": summary.n_nifti,
+        "findings_drawn": len(summary.findings_drawn),
+        "seconds": round(summary.seconds, 2),
+    }
 
 
 def _open_project(path: Path) -> Project:
@@ -84,13 +90,19 @@ def _preprocess_one(project: Project) -> dict[str, Any]:
     for study_id in project.study_ids():
         for series in project.series(study_id):
             array = project.preprocessed(series.id)
-            return {"series": series.id, "study": study_id, "shape": list(array.shape),
-                    "min": round(float(array.min()), 3), "max": round(float(array.max()), 3)}
+            return {
+                "series": series.id,
+                "study": study_id,
+                "shape": list(array.shape),
+                "min": round(float(array.min()), 3),
+                "max": round(float(array.max()), 3),
+            }
     return {"skipped": "no series imported"}
 
 
-def run_demo(directory: Path, *, cases: int = 16, seed: int = 0,
-             step: Callable[[str], None] = lambda _msg: None) -> DemoResult:
+def run_demo(
+    directory: Path, *, cases: int = 16, seed: int = 0, step: Callable[[str], None] = lambda _msg: None
+) -> DemoResult:
     """Run every step of the loop that exists on a phantom cohort in ``directory``."""
     directory = Path(directory).expanduser().resolve()
     cohort_dir, project_dir = directory / "cohort", directory / "project"

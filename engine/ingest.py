@@ -245,9 +245,12 @@ class _Run:
         self.summary.series += 1
         for path in volume.metadata.get("dropped_files", []):
             # The series imported without this file; the file itself is set aside, with the reason.
-            self.quarantine(path, "ImagePositionPatient",
-                            "duplicate slice (identical pixels at the same position as another file of the "
-                            "series); not used, the series was imported without it")
+            self.quarantine(
+                path,
+                "ImagePositionPatient",
+                "duplicate slice (identical pixels at the same position as another file of the "
+                "series); not used, the series was imported without it",
+            )
 
     def _refresh_location(self, series_id: str, source: VolumeSource) -> None:
         """Same bytes found elsewhere and the stored files are gone: the folder was moved, follow it."""

@@ -36,14 +36,22 @@ def demo(
     table = Table(title="radcurate demo", show_header=False)
     table.add_row("phantom", f"{steps['phantom'].get('cases')} cases in {result.cohort}")
     new = imp["imported"]
-    table.add_row("import", f"{new['studies']} studies, {new['series']} series, {new['reports']} reports new; "
-                            f"{imp['unchanged']} unchanged; {len(imp['quarantined'])} quarantined")
+    table.add_row(
+        "import",
+        f"{new['studies']} studies, {new['series']} series, {new['reports']} reports new; "
+        f"{imp['unchanged']} unchanged; {len(imp['quarantined'])} quarantined",
+    )
     table.add_row("extract (rules)", f"{ext['labelled']} reports labelled, {ext['skipped']} already done")
-    table.add_row("agreement vs report truth",
-                  f"macro F1 {agr['f1']:.3f}, κ {agr['kappa']:.3f}" if agr.get("f1") is not None else "n/a")
+    table.add_row(
+        "agreement vs report truth",
+        f"macro F1 {agr['f1']:.3f}, κ {agr['kappa']:.3f}" if agr.get("f1") is not None else "n/a",
+    )
     review = steps["review"]
-    table.add_row("scripted review", f"{len(review['newly_reviewed'])} cases confirmed by {review['reader']}, "
-                                     f"{review['decisions']} decisions in the audit trail")
+    table.add_row(
+        "scripted review",
+        f"{len(review['newly_reviewed'])} cases confirmed by {review['reader']}, "
+        f"{review['decisions']} decisions in the audit trail",
+    )
     pre = steps["preprocess"]
     table.add_row("preprocess", pre.get("skipped") or f"series {pre['series']} → {tuple(pre['shape'])}")
     console.print(table)

@@ -29,8 +29,11 @@ def test_demo_runs_the_loop_and_is_idempotent(tmp_path: Path) -> None:
 
 
 def test_demo_cli_json(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "radcurate.engine.cli", "demo", str(tmp_path / "d"), "--cases", "2",
-                          "--json"], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "radcurate.engine.cli", "demo", str(tmp_path / "d"), "--cases", "2", "--json"],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr
     steps = json.loads(out.stdout)["steps"]
     assert steps["status"]["studies"] == 2 and steps["status"]["quarantined"] == 0
