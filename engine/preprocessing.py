@@ -117,7 +117,9 @@ def random_crop(array: np.ndarray, shape: tuple[int, int, int], seed: int | None
 
     crop = RandSpatialCrop(roi_size=shape, random_size=False)
     crop.set_random_state(seed=seed)
-    out = crop(torch.from_numpy(np.ascontiguousarray(array))[None])
+    # torch cannot wrap a read-only buffer (a cache hit is a read-only memmap): copy only then.
+    writable = array if array.flags.writeable and array.flags.c_contiguous else np.array(array, order="C")
+    out = crop(torch.from_numpy(writable)[None])
     return np.ascontiguousarray(np.asarray(out[0]), dtype=np.float32)
 
 
