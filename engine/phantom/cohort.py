@@ -5,7 +5,9 @@ Layout under ``out``::
     volumes/phantom_0001/0001.dcm ...   a DICOM CT series (one file per slice, shuffled names)
     volumes/phantom_0002.nii.gz         a NIfTI volume (int16 HU)
     reports.csv                         study_id,report_text (RFC 4180, UTF-8)
-    reports.jsonl                       the same reports, with each finding's stated state and offsets
+    report_mentions.jsonl               each report's finding mentions: stated state, section, offsets
+                                        into the text in reports.csv (no text here, so an import of the
+                                        cohort folder finds exactly one report table)
     truth.csv                           study_id + one 0/1 column per CT-RATE finding: what is drawn
     report_truth.csv                    study_id + per finding: present/absent/uncertain/not_mentioned
     volumes.csv                         study_id, file, format, transfer syntax, geometry, checksum
@@ -37,7 +39,7 @@ from radcurate.engine.phantom.writers import COMPRESSED, UNCOMPRESSED, write_dic
 from radcurate.engine.vocabulary import CT_RATE_FINDINGS
 from radcurate.engine.volumes import content_checksum
 
-_OUTPUTS = ("volumes", "reports.csv", "reports.jsonl", "truth.csv", "report_truth.csv", "volumes.csv", "phantom.json")
+_OUTPUTS = ("volumes", "reports.csv", "report_mentions.jsonl", "truth.csv", "report_truth.csv", "volumes.csv", "phantom.json")
 
 
 @dataclass(frozen=True)
@@ -270,6 +272,6 @@ def _write_outputs(
             {"finding": m.finding, "state": m.state.value, "section": m.section, "start": m.start, "end": m.end}
             for m in report.mentions
         ]
-        record = {"study_id": report.study_id, "report_text": report.text, "mentions": mentions}
+        record = {"study_id": report.study_id, "mentions": mentions}
         lines.append(json.dumps(record, ensure_ascii=False) + "\n")
-    _write_text(out / "reports.jsonl", "".join(lines))
+    _write_text(out / "report_mentions.jsonl", "".join(lines))

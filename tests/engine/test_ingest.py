@@ -205,10 +205,10 @@ def test_phantom_cohort_folder_imports_16_studies_and_reports_nothing_quarantine
     doc = json.loads(out.stdout)
     assert doc["imported"] == {"studies": 16, "series": 16, "reports": 16}
     assert doc["quarantined"] == []
-    # reports.jsonl repeats reports.csv's texts (unchanged); truth tables and phantom.json are side files.
-    assert doc["unchanged"] == 16
+    # One report table (reports.csv); truth tables, mention offsets and phantom.json are side files.
+    assert doc["unchanged"] == 0
     ignored = {Path(i["path"]).name for i in doc["ignored"]}
-    assert {"truth.csv", "report_truth.csv", "volumes.csv", "phantom.json"} <= ignored
+    assert {"truth.csv", "report_truth.csv", "volumes.csv", "report_mentions.jsonl", "phantom.json"} <= ignored
     with Project.open(tmp_path / "p") as project:
         for study in project.study_ids():
             assert project.report(study) is not None and len(project.series(study)) == 1
