@@ -12,9 +12,10 @@ from typing import Any
 
 from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt
 from qtpy.QtGui import QBrush, QColor, QFont
-from qtpy.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from radcurate.desktop.session import FindingRow, ReviewSession, SessionEvent
+from radcurate.desktop.tables import row_table
 from radcurate.engine.vocabulary import LabelState
 
 COLUMNS = ("key", "finding", "silver", "score", "your decision")
@@ -125,21 +126,7 @@ class FindingsWidget(QWidget):
         super().__init__(parent)
         self.session = session
         self.model = FindingsModel(session, letters)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to the image canvas
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        header = self.table.horizontalHeader()
-        for column in range(len(COLUMNS)):
-            mode = (
-                QHeaderView.ResizeMode.Stretch
-                if COLUMNS[column] == "finding"
-                else QHeaderView.ResizeMode.ResizeToContents
-            )
-            header.setSectionResizeMode(column, mode)
+        self.table = row_table(self.model, stretch_column=COLUMNS.index("finding"))
         self.table.clicked.connect(lambda index: session.select(index.row()))
         self.summary = QLabel()
         layout = QVBoxLayout(self)

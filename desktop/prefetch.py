@@ -85,9 +85,6 @@ class VolumePrefetcher:
         if study_id and study_id not in self._cache:
             self._start(study_id)
 
-    def forget(self, study_id: str) -> None:
-        self._cache.pop(study_id, None)
-
     def clear(self) -> None:
         """Drop the cache and stop waiting for running loads (their results are discarded)."""
         self._cache.clear()

@@ -35,11 +35,6 @@ class FindingRow:
     def silver_state(self) -> LabelState | None:
         return self.silver.state if self.silver is not None else None
 
-    @property
-    def shown_state(self) -> LabelState | None:
-        """What the reader sees as the current label: their decision, else the silver label."""
-        return self.decision or self.silver_state
-
 
 @dataclass(frozen=True)
 class SessionEvent:

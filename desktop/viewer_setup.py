@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +58,6 @@ class VolumeView:
         self.view = "axial"
         self.window: WindowPreset = LUNG
         self._installed = False
-        self._on_window: list[Callable[[WindowPreset], None]] = []
 
     # ------------------------------------------------------------------ showing a volume
     def show(self, volume: DisplayVolume, *, window: WindowPreset = LUNG) -> None:
@@ -114,11 +112,6 @@ class VolumeView:
         if self.layer is not None and tuple(self.layer.contrast_limits) != window.contrast_limits:
             self.layer.contrast_limits = window.contrast_limits
         self._annotate()
-        for callback in self._on_window:
-            callback(window)
-
-    def on_window_change(self, callback: Callable[[WindowPreset], None]) -> None:
-        self._on_window.append(callback)
 
     def nudge_window(self, *, width_factor: float = 1.0, level_shift: float = 0.0) -> None:
         """The key pair / right-drag: widen or narrow the window, move the level (HU)."""

@@ -6,18 +6,10 @@ from typing import Any
 
 from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt
 from qtpy.QtGui import QBrush, QColor
-from qtpy.QtWidgets import (
-    QAbstractItemView,
-    QComboBox,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QTableView,
-    QVBoxLayout,
-    QWidget,
-)
+from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from radcurate.desktop.session import ReviewSession, SessionEvent
+from radcurate.desktop.tables import row_table
 
 FILTERS: tuple[tuple[str, tuple[str, ...] | None], ...] = (
     ("all studies", None),
@@ -109,17 +101,7 @@ class WorklistWidget(QWidget):
         self.order = QLabel()
         self.order.setWordWrap(True)
         self.model = WorklistModel(session)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to the image canvas
-        self.table.verticalHeader().hide()
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in range(1, len(COLUMNS)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table = row_table(self.model, stretch_column=0)
         self.table.clicked.connect(self._clicked)
         top = QHBoxLayout()
         top.addWidget(QLabel("show"))
