@@ -231,27 +231,14 @@ def draw_medical_material(anat: Anatomy, plan: Plan, rng: np.random.Generator) -
 
 
 # --------------------------------------------------------------------------- registry
-def _drawer(name: str, module: Any) -> FindingDrawer:
+def _drawer(name: str) -> FindingDrawer:
+    """The ``plan_``/``draw_`` pair of a finding, from lung_findings.py when it lives there, else here."""
     key = name.lower().replace(" ", "_")
+    module = lf if hasattr(lf, f"plan_{key}") else sys.modules[__name__]
     return FindingDrawer(name, getattr(module, f"plan_{key}"), getattr(module, f"draw_{key}"))
 
 
-_HERE = sys.modules[__name__]
-_LUNG = {
-    "Emphysema",
-    "Atelectasis",
-    "Lung nodule",
-    "Lung opacity",
-    "Pulmonary fibrotic sequela",
-    "Pleural effusion",
-    "Mosaic attenuation pattern",
-    "Peribronchial thickening",
-    "Consolidation",
-    "Bronchiectasis",
-    "Interlobular septal thickening",
-}
-
-DRAWERS: dict[str, FindingDrawer] = {name: _drawer(name, lf if name in _LUNG else _HERE) for name in CT_RATE_FINDINGS}
+DRAWERS: dict[str, FindingDrawer] = {name: _drawer(name) for name in CT_RATE_FINDINGS}
 """Every drawable finding, in CT-RATE order (all 18 of the default vocabulary)."""
 
 DRAW_ORDER: tuple[str, ...] = (
