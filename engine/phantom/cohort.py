@@ -39,7 +39,15 @@ from radcurate.engine.phantom.writers import COMPRESSED, UNCOMPRESSED, write_dic
 from radcurate.engine.vocabulary import CT_RATE_FINDINGS
 from radcurate.engine.volumes import content_checksum
 
-_OUTPUTS = ("volumes", "reports.csv", "report_mentions.jsonl", "truth.csv", "report_truth.csv", "volumes.csv", "phantom.json")
+_OUTPUTS = (
+    "volumes",
+    "reports.csv",
+    "report_mentions.jsonl",
+    "truth.csv",
+    "report_truth.csv",
+    "volumes.csv",
+    "phantom.json",
+)
 
 
 @dataclass(frozen=True)
