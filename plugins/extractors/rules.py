@@ -21,12 +21,15 @@ Evidence is the sentence of the deciding mention, with ``text[start:end] == evid
 
 The phrasing of CT-RATE's 18 findings ships in ``rules_synonyms.toml``; see :mod:`.rules_phrases`
 for the synonym file format a project uses to add phrasings or to describe its own findings.
-Findings with no phrasing at all are matched by their own name.
+Findings with no phrasing at all are matched by their own name. A sentence that opens by placing
+its findings in an earlier examination (``In the previous examination, there is consolidation
+...``) and never says they are still there describes history, and is not read either.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -44,6 +47,15 @@ _STATE = {
     Assertion.UNCERTAIN: LabelState.UNCERTAIN,
     Assertion.NEGATED: LabelState.ABSENT,
 }
+
+
+# "In the previous examination (of the patient), there is ..." with no word for the current scan
+_EARLIER_EXAM = re.compile(
+    r"(?:in|on)\s+the\s+(?:previous|prior|earlier|former|old)\s+"
+    r"(?:examinations?|exams?|stud(?:y|ies)|ct(?:\s+scans?|\s+examinations?)?|imaging)"
+    r"(?:\s+of\s+the\s+patient)?\s*,?\s+there\s+(?:is|are|was|were)\b"
+    r"(?![^.]*\b(?:current|currently|present\s+examination|today|now|still|persists?|continues?)\b)"
+)
 
 
 class Mention(NamedTuple):
@@ -125,7 +137,7 @@ class _Report:
         if index is None:
             return None
         sentence = self.layout.sentences[index]
-        if sentence.section in CONTEXT_SECTIONS:
+        if sentence.section in CONTEXT_SECTIONS or _EARLIER_EXAM.match(self.low, sentence.start, sentence.end):
             return None
         if assertion is None:
             scopes = self._scopes.get(index)

@@ -59,6 +59,17 @@ def states(extractor: RuleBasedExtractor, text: str) -> dict[str, LabelState]:
             "Aeration of both lung parenchyma is normal and no nodular or infiltrative lesion is detected.",
             {"Lung opacity": A, "Consolidation": A, "Lung nodule": A},
         ),
+        # a finding placed in an earlier examination only is history, unless it is still there
+        ("In the previous examination of the patient, there is consolidation in the lingula.", {"Consolidation": N}),
+        ("In the prior study, there was a 4 mm nodule in the right upper lobe.", {"Lung nodule": N}),
+        ("In the previous examination, there is a nodule that is still present.", {"Lung nodule": P}),
+        ("Consolidation is seen in the lingula, as in the previous examination.", {"Consolidation": P}),
+        # acinar (airspace) densities are opacities
+        ("Acinar densities are observed in the left lower lobe.", {"Lung opacity": P}),
+        # nodules of the mediastinum or of the pleura itself are not lung nodules
+        ("Metastatic nodule sizes are stable in anterior and posterior mediastinum.", {"Lung nodule": N}),
+        ("Nodular lesions are observed in the pleura on the right.", {"Lung nodule": N}),
+        ("Pleural-based nodular lesions are observed in the right lower lobe.", {"Lung nodule": P}),
         # conventions measured on ctrate-gold-18 (majority of the gold labels, see rules_synonyms.toml)
         ("Bronchial wall thickening.", {"Peribronchial thickening": N}),
         ("A ground-glass nodule of 6 mm in the right upper lobe.", {"Lung nodule": P, "Lung opacity": N}),
@@ -66,6 +77,11 @@ def states(extractor: RuleBasedExtractor, text: str) -> dict[str, LabelState]:
             "There is an increase in density consistent with consolidation in the left lower lobe.",
             {"Consolidation": P, "Lung opacity": N},
         ),
+        (
+            "Diffuse density increase in the lung parenchyma is compatible with mild parenchymal fibrosis.",
+            {"Lung opacity": P},
+        ),
+        ("Density increases consistent with fibrotic sequelae in the right apex.", {"Lung opacity": N}),
     ],
 )
 def test_phantom_report_phrasing(rules: RuleBasedExtractor, text: str, expected: dict[str, LabelState]) -> None:
