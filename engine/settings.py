@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from radcurate.engine.errors import InputError
+from radcurate.engine.text_files import read_text_file
 
 
 def _doc(text: str, default: Any) -> Any:
@@ -122,11 +123,11 @@ def _build(cls: type, data: dict[str, Any], prefix: str, path: Path) -> Any:
 def load(path: str | Path) -> Settings:
     """Read ``radcurate.toml``; missing keys take their defaults, unknown keys are an error."""
     path = Path(path)
+    if not path.exists():
+        raise InputError("settings file is missing", path=path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("settings file is missing", path=path) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        data = tomllib.loads(read_text_file(path, "settings file"))
+    except tomllib.TOMLDecodeError as exc:
         raise InputError(f"invalid TOML ({exc})", path=path) from None
     return _build(Settings, data, "", path)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from radcurate.engine.errors import InputError
+from radcurate.engine.text_files import read_text_file
 
 CT_RATE_FINDINGS: tuple[str, ...] = (
     "Medical material",
@@ -117,14 +118,7 @@ class Vocabulary:
     def load(cls, path: str | Path) -> Vocabulary:
         """Read a vocabulary file: TOML with ``findings = [...]`` or text, one finding a line."""
         path = Path(path)
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read vocabulary file ({exc.strerror})", path=path) from None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise InputError("vocabulary file is not UTF-8 text", path=path) from None
+        text = read_text_file(path, "vocabulary file")
         if path.suffix.lower() == ".toml":
             try:
                 data = tomllib.loads(text)

@@ -29,6 +29,7 @@ from radcurate.engine.reports import ID_COLUMNS
 from radcurate.engine.store import labels as label_store
 from radcurate.engine.store import quarantine
 from radcurate.engine.store.decisions import write_transaction
+from radcurate.engine.text_files import read_text_file
 from radcurate.engine.vocabulary import LabelState
 
 _WORDS = {
@@ -81,14 +82,7 @@ def parse_value(value: str) -> LabelState | None:
 
 
 def _read(path: Path) -> tuple[list[str], list[list[str]]]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read the labels file ({exc.strerror})", path=path) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"the labels file is not UTF-8 (byte {exc.start})", path=path) from None
+    text = read_text_file(path, "the labels file", encoding="utf-8-sig")
     delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from radcurate.engine.errors import InputError
+from radcurate.engine.text_files import read_text_file
 from radcurate.plugins.extractors.rules_trie import literal_atoms, trie_regex
 
 BUILTIN_SYNONYMS = Path(__file__).with_name("rules_synonyms.toml")
@@ -152,13 +153,7 @@ def read_synonym_file(path: str | Path) -> SynonymTable:
     """Read a synonym file into {finding name (casefolded): (entry, replace)}; InputError if bad."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read synonym file ({exc.strerror or exc})", path=path) from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InputError("synonym file is not UTF-8 text", path=path) from None
+        data = tomllib.loads(read_text_file(path, "synonym file"))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"invalid TOML ({exc})", path=path) from None
     tables = data.get("findings")
