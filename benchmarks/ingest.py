@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pydicom
 
-from radcurate.engine import ingest
-from radcurate.engine.ingest_walk import walk
+from radcurate.engine.ingest import imports as ingest
+from radcurate.engine.ingest.walk import walk
 from radcurate.engine.project import Project
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -94,7 +94,7 @@ def bench_cache(folder: Path, label: str, repeats: int, preset: str) -> None:
 def phantom_series(out: Path) -> list[tuple[str, Path]]:
     """Two chest-sized phantom DICOM series (256×256×96, 1.5×1.5×3 mm): one RLE, one uncompressed."""
     try:
-        from radcurate.engine.phantom.cohort import generate_cohort
+        from radcurate.engine.demo.phantom.cohort import generate_cohort
     except ImportError:
         return []
     generate_cohort(
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         if not real:
             print(f"real J2K CT: skipped, {J2K} not found")
         if not phantoms:
-            print("phantom CT: skipped, no phantom generator (engine/phantom/cohort.py)")
+            print("phantom CT: skipped, no phantom generator (engine/demo/phantom/cohort.py)")
         for label, folder in real + phantoms:
             bench_decode(folder, f"decode {label}", args.repeats)
         for label, folder in real + phantoms[:1]:

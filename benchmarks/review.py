@@ -69,7 +69,7 @@ def _wait(condition: Any, timeout: float = 60.0) -> None:
 
 def build_project(folder: Path, cases: int, seed: int, **cohort: Any) -> tuple[Path, Path]:
     """phantom → import → extract rules; returns (project folder, cohort folder)."""
-    from radcurate.engine.phantom.cohort import generate_cohort
+    from radcurate.engine.demo.phantom.cohort import generate_cohort
     from radcurate.engine.project import Project
 
     generate_cohort(folder / "cohort", cases, seed, **cohort)
@@ -115,7 +115,7 @@ def plan_case(rows: list[Any], selected: int, wrong: dict[str, str], letters: di
 
 def bench_keystrokes(project_dir: Path, cohort: Path) -> dict[str, Any]:
     from radcurate.desktop.driver import send_key
-    from radcurate.desktop.keys import finding_keys
+    from radcurate.desktop.viewer.keys import finding_keys
 
     truth = {r["study_id"]: r for r in csv.DictReader((cohort / "report_truth.csv").open(encoding="utf-8"))}
     app = make_app(project_dir, "scripted_reader", show_volumes=False)

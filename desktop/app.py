@@ -12,16 +12,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from radcurate.desktop.findings_widget import FindingsWidget
-from radcurate.desktop.jobs_widget import JobsWidget
-from radcurate.desktop.keys import KeyBinder, finding_keys, make_help_overlay, review_keymap
-from radcurate.desktop.prefetch import LoadFailure, VolumePrefetcher
-from radcurate.desktop.presets import BONE, LUNG, MEDIASTINUM, preset_for_finding
-from radcurate.desktop.report_widget import ReportWidget
 from radcurate.desktop.session import ReviewSession, SessionEvent
-from radcurate.desktop.triage_widget import TriageWidget
-from radcurate.desktop.viewer_setup import DisplayVolume, VolumeView
-from radcurate.desktop.worklist_widget import WorklistWidget
+from radcurate.desktop.viewer.canvas import DisplayVolume, VolumeView
+from radcurate.desktop.viewer.keys import KeyBinder, finding_keys, make_help_overlay, review_keymap
+from radcurate.desktop.viewer.prefetch import LoadFailure, VolumePrefetcher
+from radcurate.desktop.viewer.presets import BONE, LUNG, MEDIASTINUM, preset_for_finding
+from radcurate.desktop.widgets.findings import FindingsWidget
+from radcurate.desktop.widgets.jobs import JobsWidget
+from radcurate.desktop.widgets.report import ReportWidget
+from radcurate.desktop.widgets.triage import TriageWidget
+from radcurate.desktop.widgets.worklist import WorklistWidget
 from radcurate.engine.errors import RadcurateError
 from radcurate.engine.project import Project
 from radcurate.engine.vocabulary import LabelState

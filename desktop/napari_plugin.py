@@ -1,7 +1,7 @@
 """radcurate as a napari plugin (npe2 manifest ``napari.yaml``): a reader and the review widget.
 
 * Reader: DICOM folders/files and NIfTI through the engine's loader plugins (the same ones
-  ``radcurate import`` uses, found with ``radcurate.engine.plugins.working("loaders")``), so napari
+  ``radcurate import`` uses, found with ``radcurate.engine.contracts.plugins.working("loaders")``), so napari
   shows HU in the canonical layout with spacing honoured.
 * Widget: "Review labels" opens a project's review (worklist, report, findings, keys) inside the
   napari window the user already has.
@@ -16,8 +16,8 @@ from typing import Any
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from radcurate.desktop.presets import LUNG
-from radcurate.desktop.viewer_setup import to_display
+from radcurate.desktop.viewer.canvas import to_display
+from radcurate.desktop.viewer.presets import LUNG
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 LayerData = tuple[Any, dict[str, Any], str]
@@ -45,7 +45,7 @@ def get_reader(path: str | Sequence[str]) -> Callable[[Any], list[LayerData]] | 
 
 def read_volumes(path: str | Sequence[str]) -> list[LayerData]:
     """Every volume the engine's loaders find under ``path``, as napari image layers (Z, Y, X; mm)."""
-    from radcurate.engine.plugins import working
+    from radcurate.engine.contracts.plugins import working
 
     paths = [path] if isinstance(path, str | Path) else list(path)
     files = [f for p in paths for f in _files_under(Path(p))]

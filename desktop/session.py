@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from radcurate.engine.labels import Decision, SilverLabel
+from radcurate.engine.contracts.labels import Decision, SilverLabel
 from radcurate.engine.project import Project, WorklistEntry
 from radcurate.engine.vocabulary import LabelState
 

@@ -24,17 +24,20 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
-from radcurate.engine import atomic, ingest, job_launch, preprocessing
-from radcurate.engine import jobs as jobs_mod
 from radcurate.engine import settings as settings_mod
+from radcurate.engine.contracts.labels import Decision, SilverLabel
 from radcurate.engine.errors import InputError, StoreError
-from radcurate.engine.ingest import ImportSummary
-from radcurate.engine.labels import Decision, SilverLabel
+from radcurate.engine.files import atomic
+from radcurate.engine.ingest import imports as ingest
+from radcurate.engine.ingest.imports import ImportSummary
+from radcurate.engine.jobs import launch as job_launch
+from radcurate.engine.jobs import records as jobs_mod
 from radcurate.engine.store import decisions, migrations, quarantine, studies
 from radcurate.engine.store import labels as label_store
 from radcurate.engine.store.database import connect
 from radcurate.engine.vocabulary import LabelState, Vocabulary
-from radcurate.engine.volumes import Volume
+from radcurate.engine.volumes import preprocessing
+from radcurate.engine.volumes.volume import Volume
 
 SETTINGS_FILE = "radcurate.toml"
 DATABASE_FILE = "radcurate.db"

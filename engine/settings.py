@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from radcurate.engine.errors import InputError
-from radcurate.engine.text_files import read_text_file
+from radcurate.engine.files.text_files import read_text_file
 
 
 def _doc(text: str, default: Any) -> Any:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from radcurate.engine.errors import InputError
-from radcurate.engine.text_files import read_text_file
+from radcurate.engine.files.text_files import read_text_file
 
 CT_RATE_FINDINGS: tuple[str, ...] = (
     "Medical material",

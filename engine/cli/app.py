@@ -55,19 +55,26 @@ COMMAND_MODULES = (
     "inspect_command",
     "ingest_commands",
     "extraction_commands",
-    "review_command",
     "demo_command",
 )
 
 
 def _register_commands() -> None:
-    """Import each command module; decorator-style modules register on import, others via register()."""
+    """Import the engine's command modules, then the ``radcurate.commands`` plugins (the desktop's
+    ``review``): the engine never names the desktop, it finds it like any third-party command."""
     import importlib
+
+    from radcurate.engine.contracts.plugins import working
 
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"radcurate.engine.cli.{name}")
         if hasattr(module, "register"):
             module.register(app)
+    for plugin in working("commands"):
+        try:
+            plugin.factory.register(app)  # type: ignore[union-attr]
+        except Exception as exc:  # a broken plugin is reported by name, never takes the CLI down
+            err_console.print(f"[yellow]warning:[/] command plugin {plugin.name!r} skipped: {escape(str(exc))}")
 
 
 def run() -> None:

@@ -24,7 +24,7 @@ def demo(
     """
     from rich.table import Table
 
-    from radcurate.engine.demo import run_demo
+    from radcurate.engine.demo.run import run_demo
 
     with err_console.status("starting") as status:
         result = run_demo(directory, cases=cases, seed=seed, step=lambda msg: status.update(msg))

@@ -19,8 +19,8 @@ JSON_OPT = typer.Option(False, "--json", help="Print machine-readable JSON inste
 
 
 def _loaders() -> list[Any]:
+    from radcurate.engine.contracts.plugins import working
     from radcurate.engine.errors import PluginError
-    from radcurate.engine.plugins import working
 
     loaders = [info.factory() for info in working("loaders") if info.factory is not None]
     if not loaders:
@@ -35,8 +35,8 @@ def inspect_path(path: Path) -> dict[str, Any]:
     volume that loads (the message is the first refusal, naming file and field).
     """
     from radcurate.engine.errors import InputError
-    from radcurate.engine.ingest_walk import walk
-    from radcurate.engine.volumes import describe
+    from radcurate.engine.ingest.walk import walk
+    from radcurate.engine.volumes.volume import describe
 
     remaining = walk([path])
     found: list[tuple[Any, Any]] = []

@@ -34,7 +34,7 @@ def phantom(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from radcurate.engine.cli.app import console, err_console, print_json
-    from radcurate.engine.phantom.cohort import generate_cohort
+    from radcurate.engine.demo.phantom.cohort import generate_cohort
 
     columns = (TextColumn("phantom"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=True) as bar:

@@ -65,7 +65,7 @@ def plugins(as_json: bool = JSON_OPT) -> None:
 
     Example: radcurate plugins --json
     """
-    from radcurate.engine.plugins import discover
+    from radcurate.engine.contracts.plugins import discover
 
     found = discover()
     if as_json:

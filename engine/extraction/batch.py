@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from radcurate.engine import jobs
 from radcurate.engine.extraction.remote import Outcome, RemoteRun, ReportGroup
+from radcurate.engine.jobs import records as jobs
 from radcurate.engine.store import labels as label_store
 from radcurate.engine.store import llm_cache
 from radcurate.engine.store.decisions import write_transaction

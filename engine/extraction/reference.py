@@ -23,13 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from radcurate.engine.contracts.labels import SilverLabel
 from radcurate.engine.errors import InputError
-from radcurate.engine.labels import SilverLabel
-from radcurate.engine.reports import ID_COLUMNS
+from radcurate.engine.files.text_files import ID_COLUMNS, read_text_file
 from radcurate.engine.store import labels as label_store
 from radcurate.engine.store import quarantine
 from radcurate.engine.store.decisions import write_transaction
-from radcurate.engine.text_files import read_text_file
 from radcurate.engine.vocabulary import LabelState
 
 _WORDS = {

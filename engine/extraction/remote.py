@@ -31,11 +31,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import sqlite_utils
 
-from radcurate.engine import jobs
+from radcurate.engine.contracts.labels import SilverLabel
 from radcurate.engine.errors import ExtractionError
 from radcurate.engine.extraction.summary import ExtractionSummary
-from radcurate.engine.jobs import JobHandle
-from radcurate.engine.labels import SilverLabel
+from radcurate.engine.jobs import records as jobs
+from radcurate.engine.jobs.records import JobHandle
 from radcurate.engine.store import labels as label_store
 from radcurate.engine.store import llm_cache, quarantine
 from radcurate.engine.store.decisions import write_transaction

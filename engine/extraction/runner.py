@@ -24,11 +24,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from radcurate.engine import jobs, plugins
+from radcurate.engine.contracts import plugins
+from radcurate.engine.contracts.labels import SilverLabel
 from radcurate.engine.errors import ExtractionError, InputError
 from radcurate.engine.extraction.remote import RemoteExtractor, RemoteRun, group_reports, run_online
 from radcurate.engine.extraction.summary import CostEstimate, ExtractionSummary
-from radcurate.engine.labels import SilverLabel
+from radcurate.engine.jobs import records as jobs
 from radcurate.engine.store import labels as label_store
 from radcurate.engine.store import llm_cache, quarantine, studies
 from radcurate.engine.store.decisions import write_transaction
@@ -205,7 +206,7 @@ def run_extraction(
     """Label the project's pending reports with ``extractor`` as a job; returns the run's summary.
 
     ``params`` is recorded on the job (the command line's options, so the job can be resumed);
-    ``job_id`` claims a job made by :func:`radcurate.engine.jobs.launch`. The summary's
+    ``job_id`` claims a job made by :func:`radcurate.engine.jobs.records.launch`. The summary's
     ``status`` is ``done`` or ``cancelled``; a failure raises (and the job records it).
     """
     db, vocabulary = project.db, project.vocabulary

@@ -2,7 +2,7 @@
 
 Every write is one ``BEGIN IMMEDIATE … COMMIT`` transaction, and a function returns only after
 the commit: the caller (CLI, desktop) may show a decision as saved the moment it gets the
-:class:`~radcurate.engine.labels.Decision` back. UPDATE and DELETE are refused by triggers in the
+:class:`~radcurate.engine.contracts.labels.Decision` back. UPDATE and DELETE are refused by triggers in the
 database itself, so no code path, present or future, can rewrite the audit trail.
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 
 import sqlite_utils
 
+from radcurate.engine.contracts.labels import Decision
 from radcurate.engine.errors import InputError, StoreError
-from radcurate.engine.labels import Decision
 from radcurate.engine.store.database import utc_now
 from radcurate.engine.vocabulary import LabelState
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import sqlite_utils
 
+from radcurate.engine.contracts.labels import SilverLabel
 from radcurate.engine.errors import InputError
-from radcurate.engine.labels import SilverLabel
 from radcurate.engine.store.database import utc_now
 from radcurate.engine.vocabulary import LabelState
 

@@ -21,7 +21,7 @@ def to_lps(array: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.ndarra
     ``affine`` must map voxel indices of ``array`` to LPS millimetres. The result has positive
     strides (torch refuses negative ones) and is Fortran- or C-contiguous: a view when no flip
     is needed (a transposed slice stack is already Fortran-ordered), else a Fortran-order copy,
-    the layout :func:`~radcurate.engine.volumes.content_checksum` hashes without copying again.
+    the layout :func:`~radcurate.engine.volumes.volume.content_checksum` hashes without copying again.
     """
     affine = np.asarray(affine, dtype=float)
     transform = nio.ornt_transform(_axis_codes(affine), _LPS_AXES)

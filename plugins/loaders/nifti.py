@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from radcurate.engine.contracts.plugins import Discovery, Rejection, VolumeSource
 from radcurate.engine.errors import InputError
-from radcurate.engine.plugins import Discovery, Rejection, VolumeSource
-from radcurate.engine.volumes import Volume, content_checksum
+from radcurate.engine.volumes.volume import Volume, content_checksum
 from radcurate.plugins.loaders.canonical_layout import axis_spacing, to_lps
 from radcurate.plugins.loaders.hounsfield import exact_int16, rescale_to_hu
 

@@ -47,7 +47,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def build_phantom_project(folder: Path, cases: int = PHANTOM_CASES, seed: int = PHANTOM_SEED) -> Path:
     """The real pipeline: ``generate_cohort`` → ``Project.import_paths`` → ``Project.extract('rules')``."""
-    from radcurate.engine.phantom.cohort import generate_cohort
+    from radcurate.engine.demo.phantom.cohort import generate_cohort
 
     cohort = folder / "cohort"
     generate_cohort(cohort, cases, seed)

@@ -26,7 +26,7 @@ from tests.desktop.conftest import READER
 pytestmark = pytest.mark.slow
 
 # registers the `review` command explicitly, then runs the real CLI entry point
-CLI = "import radcurate.engine.cli.review_command; from radcurate.engine.cli.app import run; run()"
+CLI = "from radcurate.engine.cli.app import run; run()"
 KEYS = ("P", "Down", "A", "J", "U", "Enter", "N", "Up", "Control-Z", "Down", "P", "Enter", "PageUp", "A")
 
 

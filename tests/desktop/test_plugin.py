@@ -89,15 +89,13 @@ def test_review_panel_starts_a_review_in_the_users_viewer(viewer, phantom_projec
 
 def test_review_command_prints_the_key_map_and_keeps_the_engine_headless(phantom_project) -> None:  # noqa: ANN001
     code = (
-        "import sys, radcurate.engine.cli.review_command; from radcurate.engine.cli.app import run; "
+        "import sys; from radcurate.engine.cli.app import run; "
         "sys.argv = ['radcurate', 'review', sys.argv[1], '--keys']; "
         "run()"
     )
     result = subprocess.run([sys.executable, "-c", code, str(phantom_project.path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "Enter" in result.stdout and "confirm case" in result.stdout and "Shift+C" in result.stdout
-    probe = (
-        "import sys, radcurate.engine.cli.review_command; print(sorted(m for m in sys.modules if 'qt' in m.lower()))"
-    )
+    probe = "import sys, radcurate.desktop.cli; print(sorted(m for m in sys.modules if 'qt' in m.lower()))"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert loaded.stdout.strip() == "[]"  # importing the command pulls in no Qt

@@ -1,0 +1,1 @@
+"""The napari canvas: volume display, window presets, key bindings, prefetching the next case."""

@@ -1,0 +1,1 @@
+"""The dock widgets, one per module: worklist, findings, report, triage, jobs."""

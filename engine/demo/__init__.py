@@ -1,0 +1,1 @@
+"""``radcurate demo`` and the synthetic phantom cohort it runs on (test data, not core)."""

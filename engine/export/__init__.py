@@ -1,0 +1,1 @@
+"""What leaves the engine: ONNX bundles and curated datasets, with de-identification."""

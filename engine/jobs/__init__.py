@@ -1,0 +1,1 @@
+"""Long work as jobs: records in the store, progress, cancel, liveness, and launching detached workers."""

@@ -1,0 +1,1 @@
+"""Review rules the desktop and the CLI share: which silver label is shown, worklist status, gold."""

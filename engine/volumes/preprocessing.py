@@ -1,0 +1,172 @@
+"""Volume → network input (DESIGN §4) with MONAI transforms, and the on-disk cache of the result.
+
+The chain, every number from ``[preprocessing]`` in ``radcurate.toml``:
+
+1. ``Spacing(pixdim=spacing, mode="bilinear", padding_mode="border")`` on the volume's LPS affine
+   (array axes X=L, Y=P, Z=S; spacing in mm);
+2. ``ScaleIntensityRange(a_min=hu_min, a_max=hu_max, b_min=(hu_min+offset)/divisor,
+   b_max=(hu_max+offset)/divisor, clip=True)``: clip HU then ``(HU + offset) / divisor``, so the
+   paper values map [-1000, 200] HU to [-1, 1];
+3. ``SpatialPad(shape, method="symmetric")`` with the value of ``hu_min`` after scaling (air, not
+   0: a zero pad would read as -400 HU soft tissue);
+4. eval: ``CenterSpatialCrop(shape)``; train: ``RandSpatialCrop(shape)`` (:func:`random_crop`).
+
+Steps 1–3 are deterministic and are what the cache holds, in ``project/cache/`` as
+``<volume checksum>-<settings hash>.npy`` (float32, written atomically): a hit reads one file and
+slices it, with no DICOM read and no torch import, and both the eval centre crop and the training
+random crops come from the same entry. Changing any preprocessing setting, or
+:data:`PIPELINE_VERSION`, changes the key, so a stale array is never served.
+
+torch and monai are the ``[train]`` extra: they are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from radcurate.engine.errors import InputError
+from radcurate.engine.files import atomic
+from radcurate.engine.settings import PreprocessingSettings
+from radcurate.engine.volumes.volume import Volume
+
+PIPELINE_VERSION = "1"  # bump when the transform chain changes: every cache entry becomes a miss
+
+
+def settings_hash(settings: PreprocessingSettings) -> str:
+    """16 hex of the sha256 of every preprocessing setting plus the pipeline version (the cache key)."""
+    payload = {"pipeline": PIPELINE_VERSION, **dataclasses.asdict(settings)}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def scaled(hu: float, settings: PreprocessingSettings) -> float:
+    """The network-input value of ``hu`` HU (before clipping): ``(hu + offset) / divisor``."""
+    return (hu + settings.scale_offset) / settings.scale_divisor
+
+
+def _torch() -> Any:
+    """torch, after checking that the [train] extra (torch + monai) is installed."""
+    try:
+        import monai  # noqa: F401
+        import torch
+    except ImportError:
+        raise InputError(
+            "preprocessing needs the [train] extra (torch, monai): pip install 'radcurate[train]'",
+            field="preprocessing",
+        ) from None
+    return torch
+
+
+def resample_and_scale(volume: Volume, settings: PreprocessingSettings) -> np.ndarray:
+    """Steps 1–3 of the module docstring: resampled, clipped, scaled, padded to at least ``shape``.
+
+    Returns a float32 ``(X, Y, Z)`` array in LPS order, each axis >= ``settings.shape``.
+    """
+    torch = _torch()
+    from monai.data import MetaTensor
+    from monai.transforms import Compose, ScaleIntensityRange, Spacing, SpatialPad
+
+    air = scaled(settings.hu_min, settings)
+    chain = Compose(
+        [
+            Spacing(pixdim=settings.spacing, mode="bilinear", padding_mode="border", dtype=np.float32),
+            ScaleIntensityRange(
+                a_min=settings.hu_min,
+                a_max=settings.hu_max,
+                b_min=air,
+                b_max=scaled(settings.hu_max, settings),
+                clip=True,
+            ),
+            SpatialPad(spatial_size=settings.shape, method="symmetric", mode="constant", value=air),
+        ]
+    )
+    image = MetaTensor(
+        torch.from_numpy(np.asarray(volume.array, dtype=np.float32)[None].copy()),
+        affine=torch.as_tensor(np.asarray(volume.affine, dtype=np.float64)),
+    )
+    with torch.no_grad():
+        out = chain(image)
+    return np.ascontiguousarray(out[0].detach().cpu().numpy(), dtype=np.float32)
+
+
+def center_crop(array: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """MONAI ``CenterSpatialCrop`` in numpy (same start ``size//2 - roi//2``; tested for parity).
+
+    Used on cache hits so serving a cached array needs neither torch nor monai.
+    """
+    slices = []
+    for size, roi in zip(array.shape, shape, strict=True):
+        if roi >= size:
+            slices.append(slice(None))
+        else:
+            start = max(size // 2 - roi // 2, 0)
+            slices.append(slice(start, start + roi))
+    return np.array(array[tuple(slices)], dtype=np.float32, order="C")  # a writable copy, never the memmap
+
+
+def random_crop(array: np.ndarray, shape: tuple[int, int, int], seed: int | None = None) -> np.ndarray:
+    """Training crop: MONAI ``RandSpatialCrop(shape, random_size=False)`` seeded with ``seed``."""
+    torch = _torch()
+    from monai.transforms import RandSpatialCrop
+
+    crop = RandSpatialCrop(roi_size=shape, random_size=False)
+    crop.set_random_state(seed=seed)
+    # torch cannot wrap a read-only buffer (a cache hit is a read-only memmap): copy only then.
+    writable = array if array.flags.writeable and array.flags.c_contiguous else np.array(array, order="C")
+    out = crop(torch.from_numpy(writable)[None])
+    return np.ascontiguousarray(np.asarray(out[0]), dtype=np.float32)
+
+
+def preprocess(
+    volume: Volume, settings: PreprocessingSettings, *, train: bool = False, seed: int | None = None
+) -> np.ndarray:
+    """The full chain without the cache: a float32 array of exactly ``settings.shape``."""
+    full = resample_and_scale(volume, settings)
+    return random_crop(full, settings.shape, seed) if train else center_crop(full, settings.shape)
+
+
+# --------------------------------------------------------------------------- cache
+def cache_path(folder: str | Path, checksum: str, settings: PreprocessingSettings) -> Path:
+    """Where the cached array of the volume with content ``checksum`` lives under ``settings``."""
+    return Path(folder) / f"{checksum}-{settings_hash(settings)}.npy"
+
+
+def cached_full(
+    folder: str | Path, checksum: str, settings: PreprocessingSettings, load: Callable[[], Volume]
+) -> tuple[np.ndarray, bool]:
+    """Steps 1–3 from the cache, or computed from ``load()`` and stored; returns (array, was_hit).
+
+    ``load`` is called only on a miss, so a hit never touches the volume's files. An unreadable
+    entry (disk trouble) is treated as a miss and rewritten.
+    """
+    path = cache_path(folder, checksum, settings)
+    if path.exists():
+        try:
+            # Memory-mapped: the eval crop then reads only the voxels it keeps.
+            return np.load(path, mmap_mode="r", allow_pickle=False), True
+        except (OSError, ValueError, EOFError):
+            path.unlink(missing_ok=True)
+    volume = load()
+    full = resample_and_scale(volume, settings)
+    atomic.write_with(path, lambda fh: np.save(fh, full, allow_pickle=False))
+    return full, False
+
+
+def preprocessed(
+    folder: str | Path,
+    checksum: str,
+    settings: PreprocessingSettings,
+    load: Callable[[], Volume],
+    *,
+    train: bool = False,
+    seed: int | None = None,
+) -> np.ndarray:
+    """The network input of one volume through the cache: eval centre crop, or a seeded random crop."""
+    full, _ = cached_full(folder, checksum, settings, load)
+    return random_crop(full, settings.shape, seed) if train else center_crop(full, settings.shape)

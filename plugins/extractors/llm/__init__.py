@@ -1,0 +1,1 @@
+"""The LLM extractor: any OpenAI-compatible endpoint, structured output, evidence checked against the report."""

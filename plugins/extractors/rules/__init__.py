@@ -1,0 +1,1 @@
+"""The rule-based extractor (offline default): sections, sentences, negation/uncertainty scopes, synonyms."""

@@ -1,0 +1,1 @@
+"""The DICOM series loader: grouping by series, geometry along the slice normal, pixels to HU."""

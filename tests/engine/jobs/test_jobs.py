@@ -1,0 +1,124 @@
+"""Jobs in the store: status transitions, cooperative cancel, dead workers, background launch."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from radcurate.engine.errors import InputError
+from radcurate.engine.jobs import launch as job_launch
+from radcurate.engine.jobs import records as jobs
+from radcurate.engine.project import Project
+from radcurate.engine.store.database import utc_now
+from tests.conftest import add_studies
+
+
+def wait_for(project: Project, job_id: int, timeout: float = 30.0) -> jobs.Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = project.job(job_id)
+        if job.finished:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} still {project.job(job_id).status} after {timeout} s")
+
+
+def test_a_job_runs_reports_progress_and_finishes_done(project: Project) -> None:
+    with jobs.running(project.db, "export", {"out": "/tmp/x", "n": 3}) as job:
+        running = project.job(job.id)
+        assert (running.status, running.pid, running.params) == ("running", os.getpid(), {"out": "/tmp/x", "n": 3})
+        assert job.update(2, 4, "half way", force=True) is False
+        assert project.job(job.id).fraction == 0.5
+    done = project.job(job.id)
+    assert (done.status, done.progress, done.total, done.message) == ("done", 2, 4, "half way")
+    assert done.finished_at >= done.started_at
+    assert [j.id for j in project.jobs()] == [job.id]
+
+
+@pytest.mark.parametrize(
+    ("exc", "status"), [(RuntimeError("disk full"), "failed"), (KeyboardInterrupt(), "interrupted")]
+)
+def test_an_exception_closes_the_job_with_the_right_status(project: Project, exc: BaseException, status: str) -> None:
+    with pytest.raises(type(exc)), jobs.running(project.db, "train") as job:
+        raise exc
+    closed = project.job(job.id)
+    assert closed.status == status
+    assert closed.error == ("disk full" if status == "failed" else "interrupted by the user")
+
+
+def test_cancel_is_cooperative_and_seen_at_the_next_update(project: Project, tmp_path: Path) -> None:
+    with jobs.running(project.db, "score") as job:
+        other = Project.open(project.path)  # the desktop or `radcurate cancel` in another process
+        assert other.cancel_job(job.id).status == "running"
+        other.close()
+        assert job.update(1, 10, force=True) is True
+        job.check_cancel()
+        pytest.fail("check_cancel should have raised JobCancelled")
+    assert project.job(job.id).status == "cancelled"
+    # a queued job no process has claimed is cancelled at once, and cannot be claimed afterwards
+    queued = jobs.create(project.db, "export")
+    assert project.cancel_job(queued.id).status == "cancelled"
+    with pytest.raises(jobs.JobCancelled):
+        jobs.start_job(project.db, "export", job_id=queued.id)
+
+
+def test_a_killed_worker_is_marked_interrupted(project: Project) -> None:
+    code = (
+        "import sys, time; from radcurate.engine.project import Project\n"
+        "from radcurate.engine.jobs import records as jobs\n"
+        "p = Project.open(sys.argv[1]); j = jobs.start_job(p.db, 'train', {'epochs': 3})\n"
+        "print(j.id, flush=True); time.sleep(60)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(project.path)], stdout=subprocess.PIPE, text=True)
+    job_id = int(proc.stdout.readline())
+    assert project.jobs()[0].status == "running"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    job = project.jobs()[0]  # listing reaps dead workers
+    assert (job.id, job.status) == (job_id, "interrupted")
+    assert "stopped unexpectedly" in job.error
+
+
+def test_a_recycled_pid_is_not_taken_for_the_worker() -> None:
+    assert jobs.process_alive(os.getpid(), utc_now())
+    assert not jobs.process_alive(os.getpid(), "2001-01-01T00:00:00+00:00")  # we were born after that claim
+    assert not jobs.process_alive(None, None)
+
+
+def test_params_map_to_the_command_line_and_must_be_json(project: Project) -> None:
+    argv = job_launch.command_line(
+        "extract",
+        Path("/p"),
+        {"extractor": "llm", "limit": 5, "batch": True, "dry_run": False, "model": None, "_batches": ["b1"]},
+        7,
+    )
+    assert argv[3:] == ["extract", "/p", "--extractor", "llm", "--limit", "5", "--batch", "--job", "7"]
+    with pytest.raises(InputError, match="JSON"):
+        jobs.create(project.db, "export", {"path": Path("/x")})
+    with pytest.raises(InputError, match="no job 99"):
+        project.job(99)
+
+
+def test_background_extraction_job_runs_and_an_interrupted_job_resumes(project: Project) -> None:
+    add_studies(project, {"s1": "Cardiomegaly.", "s2": "No pleural effusion.", "s3": "Emphysema."})
+    job = project.start_job("extract", {"extractor": "rules", "limit": 2})
+    assert job.status in ("queued", "running")
+    done = wait_for(project, job.id)
+    assert (done.status, done.progress, done.total) == ("done", 2, 2), done.error
+    assert (project.path / "logs" / f"job-{job.id}.log").exists()
+    assert len(project.silver("s1")) == 18 and project.silver("s3") == {}
+    # pretend the job died half-way: resuming launches the same command on the same job row
+    jobs.finish(project.db, job.id, "interrupted", "power cut")
+    resumed = project.resume_job(job.id)
+    assert resumed.id == job.id
+    again = wait_for(project, job.id)
+    assert again.status == "done" and again.error is None
+    assert len(project.silver("s3")) == 18
+    with pytest.raises(InputError, match="only cancelled, failed, interrupted jobs resume"):
+        project.resume_job(job.id)
