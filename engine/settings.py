@@ -35,12 +35,21 @@ class PreprocessingSettings:
     )
 
 
+#: The label conventions the built-in extractors know (see the rules extractor's conventions files).
+LABEL_CONVENTIONS: tuple[str, ...] = ("clinical", "ctrate")
+
+
 @dataclass(frozen=True)
 class ExtractionSettings:
     """Report → silver labels."""
 
     extractor: str = _doc("default extractor plugin: 'rules' (offline) or 'llm'", "rules")
     synonyms: str = _doc("optional synonym file for the rule-based extractor (path, relative to the project)", "")
+    conventions: str = _doc(
+        "label conventions both extractors follow: 'clinical' (what a radiologist means) or 'ctrate' "
+        "(CT-RATE annotators' habits, for agreement with its labels)",
+        "clinical",
+    )
 
 
 @dataclass(frozen=True)
@@ -129,7 +138,15 @@ def load(path: str | Path) -> Settings:
         data = tomllib.loads(read_text_file(path, "settings file"))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"invalid TOML ({exc})", path=path) from None
-    return _build(Settings, data, "", path)
+    settings: Settings = _build(Settings, data, "", path)
+    if settings.extraction.conventions not in LABEL_CONVENTIONS:
+        raise InputError(
+            f"unknown label conventions {settings.extraction.conventions!r}; expected one of: "
+            + ", ".join(LABEL_CONVENTIONS),
+            path=path,
+            field="extraction.conventions",
+        )
+    return settings
 
 
 def _toml_value(value: Any) -> str:

@@ -14,9 +14,12 @@ twice (a longer cue always beats a shorter one at the same position):
 ``and``        a conjunction: ends a scope that already holds a verb, like a comma
 ``verb``       a finite verb or copula: the mark of a new clause
 
-Phrasing follows English radiology reports, including those translated from Turkish in CT-RATE,
-where ``selected``, ``followed`` and ``monitored`` render the Turkish ``seçildi``/``izlendi``
-(observed).
+``both_unc``   hedges the words on both sides (``atelectasis versus consolidation``)
+
+Phrasing follows English radiology reports. Words that mean "seen" only in CT-RATE's translations
+from Turkish (``selected``, ``followed``, ``monitored`` render ``seçildi``/``izlendi``) are not
+here: the ``ctrate`` conventions add them (:mod:`.conventions`), so that in plain English ``the
+nodule was not followed up`` still reports a nodule.
 """
 
 from __future__ import annotations
@@ -24,16 +27,29 @@ from __future__ import annotations
 import itertools
 import re
 
-_SEEN = (
-    "{detected|observed|seen|noted|found|identified|visualized|visualised|present|evident|demonstrated|"
-    "determined|encountered|monitored|followed|viewed|distinguished|selected|appreciated|visible|"
-    "recognized|shown|described|defined|depicted|discerned|delineated|revealed|documented|apparent|"
-    "watched|measured|noticed}"
-)
+#: Words that say a thing is (not) seen, in plain English; conventions may add more.
+SEEN_WORDS: tuple[str, ...] = (
+    "detected", "observed", "seen", "noted", "found", "identified", "visualized", "visualised", "present",
+    "evident", "demonstrated", "encountered", "appreciated", "visible", "recognized", "shown", "described",
+    "defined", "depicted", "discerned", "delineated", "revealed", "documented", "apparent", "noticed",
+    "perceived", "displayed", "confirmed", "detectable", "identifiable", "discernible", "conspicuous",
+)  # fmt: skip
 _BE = "{is|are|was|were|has been|have been|had been|be|been|could be|can be|could|can|did|does|do|}"
 _CHANGE = "{change|changes|difference|differences|increase|progression|regression|decrease|growth}"
 
-CUES: dict[str, list[str]] = {
+
+def cue_templates(
+    seen: tuple[str, ...] = SEEN_WORDS, extra: dict[str, list[str]] | None = None
+) -> dict[str, list[str]]:
+    """The cue templates by kind, for a set of "seen" words and extra templates (from conventions)."""
+    seen_ = "{" + "|".join(seen) + "}"
+    table = {kind: [t.replace("{SEEN}", seen_) for t in templates] for kind, templates in _CUES.items()}
+    for kind, templates in (extra or {}).items():
+        table.setdefault(kind, []).extend(t.replace("{SEEN}", seen_) for t in templates)
+    return table
+
+
+_CUES: dict[str, list[str]] = {
     "pseudo": [
         "no {significant |apparent |obvious |marked |notable |remarkable |interval |}" + _CHANGE,
         "no {significant |}" + _CHANGE + " in",
@@ -56,8 +72,8 @@ CUES: dict[str, list[str]] = {
         "in the differential diagnosis",
     ],
     "post_neg": [
-        _BE + " not {been |be |}{clearly |definitely |significantly |}" + _SEEN,
-        "cannot be " + _SEEN,
+        _BE + " not {been |be |}{clearly |definitely |significantly |}{SEEN}",
+        "cannot be {SEEN}",
         "{is|are|was|were|or|} {absent|negative}",
         "{has|have|had} {completely |}{disappeared|resolved|been lost|regressed completely}",
         "{disappeared|resolved}",

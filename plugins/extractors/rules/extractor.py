@@ -19,6 +19,11 @@ Evidence is the sentence of the deciding mention, with ``text[start:end] == evid
 ``absent`` it is the first negating sentence. Sections that only give the reason for the scan
 (history, indication, technique, comparison) are not read.
 
+Which reading of a phrase the labels follow is the *label conventions* (:mod:`.conventions`):
+``clinical`` (default, what a radiologist means) or ``ctrate`` (CT-RATE's annotators' habits).
+The conventions are part of the extractor's version and of its label source name (``rules`` for
+clinical, ``rules:ctrate``), so labels made under different conventions are never mixed up.
+
 The phrasing of CT-RATE's 18 findings ships in ``synonyms.toml``; see :mod:`.phrases`
 for the synonym file format a project uses to add phrasings or to describe its own findings.
 Findings with no phrasing at all are matched by their own name. A sentence that opens by placing
@@ -35,8 +40,9 @@ from typing import Any, NamedTuple
 
 from radcurate.engine.contracts.labels import SilverLabel
 from radcurate.engine.vocabulary import LabelState, Vocabulary
+from radcurate.plugins.extractors.rules.conventions import DEFAULT_CONVENTIONS, load_conventions
 from radcurate.plugins.extractors.rules.matcher import ABSENT, EXCLUDE_SENTENCE, FindingMatcher, FindingSpans
-from radcurate.plugins.extractors.rules.negation import Assertion, SentenceScopes, sentence_scopes
+from radcurate.plugins.extractors.rules.negation import Assertion, Lexicon, SentenceScopes, sentence_scopes
 from radcurate.plugins.extractors.rules.phrases import builtin_synonyms, read_synonym_file
 from radcurate.plugins.extractors.rules.sentences import CONTEXT_SECTIONS, Sentence, split_report
 from radcurate.plugins.extractors.rules.trie import lower
@@ -74,24 +80,37 @@ class RuleBasedExtractor:
         Optional project synonym file (TOML, format in :mod:`.phrases`) that adds phrasings
         to the built-in ones or describes findings outside CT-RATE's vocabulary. A missing or
         malformed file raises :class:`~radcurate.engine.errors.InputError` naming it, at once.
+    conventions
+        Label conventions, ``clinical`` (default) or ``ctrate``; InputError for another name.
     """
 
     name = "rules"
-    version = "1.0.0"
+    version = "1.1.0"
 
-    def __init__(self, synonyms: str | Path | None = None):
-        self._tables = [builtin_synonyms()]
+    def __init__(self, synonyms: str | Path | None = None, conventions: str = DEFAULT_CONVENTIONS):
+        self.conventions = load_conventions(conventions)
+        self._lexicon: Lexicon = self.conventions.lexicon
+        self._tables = [builtin_synonyms(), self.conventions.phrasing]
         self._synonyms = None if synonyms is None else Path(synonyms)
+        # the version says what shaped the labels: a rerun under other conventions or phrasing relabels
+        self.version = f"{type(self).version}+{self.conventions.name}"
         if self._synonyms is not None:
             self._tables.append(read_synonym_file(self._synonyms))  # fails now, naming the file
-            # edited phrasing must relabel: the run records the version with every label
             digest = hashlib.sha256(self._synonyms.read_bytes()).hexdigest()
-            self.version = f"{type(self).version}+synonyms.{digest[:12]}"
+            self.version += f".synonyms.{digest[:12]}"
         self._matchers: dict[tuple[str, ...], FindingMatcher] = {}
 
+    @property
+    def source_name(self) -> str:
+        """``rules`` under the default conventions, ``rules:<conventions>`` under others."""
+        return self.name if self.conventions.name == DEFAULT_CONVENTIONS else f"{self.name}:{self.conventions.name}"
+
     def details(self, vocabulary: Vocabulary) -> dict[str, Any]:
-        """What the run records about this extractor: the project synonym file, if any."""
-        return {"synonyms": str(self._synonyms)} if self._synonyms else {}
+        """What the run records about this extractor: its conventions and the project synonym file, if any."""
+        out: dict[str, Any] = {"conventions": self.conventions.name, "conventions_sha256": self.conventions.digest}
+        if self._synonyms:
+            out["synonyms"] = str(self._synonyms)
+        return out
 
     def _matcher(self, vocabulary: Vocabulary) -> FindingMatcher:
         matcher = self._matchers.get(vocabulary.findings)
@@ -102,7 +121,7 @@ class RuleBasedExtractor:
     def extract(self, text: str, vocabulary: Vocabulary) -> list[SilverLabel]:
         """Return one label per vocabulary finding, in vocabulary order."""
         matcher = self._matcher(vocabulary)
-        report = _Report(text, lower(text))
+        report = _Report(text, lower(text), self._lexicon)
         spans = matcher.spans(report.low)
         return [
             report.label(finding, found)
@@ -126,9 +145,10 @@ _NOT_MENTIONED = _NotMentioned()
 class _Report:
     """One report being labelled: its layout plus per-sentence scopes, computed on first use."""
 
-    def __init__(self, text: str, low: str):
+    def __init__(self, text: str, low: str, lexicon: Lexicon):
         self.text = text
         self.low = low
+        self.lexicon = lexicon
         self.layout = split_report(text)
         self._scopes: dict[int, SentenceScopes] = {}
 
@@ -142,7 +162,7 @@ class _Report:
         if assertion is None:
             scopes = self._scopes.get(index)
             if scopes is None:
-                scopes = self._scopes[index] = sentence_scopes(self.low, sentence.start, sentence.end)
+                scopes = self._scopes[index] = sentence_scopes(self.low, sentence.start, sentence.end, self.lexicon)
             assertion = scopes.assertion(start, end)
         return Mention(sentence, assertion)
 

@@ -35,7 +35,7 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass
 
-from radcurate.plugins.extractors.rules.cues import CUES, expand
+from radcurate.plugins.extractors.rules.cues import SEEN_WORDS, cue_templates, expand
 from radcurate.plugins.extractors.rules.trie import trie_regex
 
 
@@ -47,14 +47,19 @@ class Assertion(enum.StrEnum):
     UNCERTAIN = "uncertain"
 
 
+Lexicon = tuple[re.Pattern[str], dict[str, str]]
+ExtraCues = tuple[tuple[str, tuple[str, ...]], ...]
+
+
 @functools.cache
-def _compile() -> tuple[re.Pattern[str], dict[str, str]]:
+def cue_lexicon(seen: tuple[str, ...] = SEEN_WORDS, extra: ExtraCues = ()) -> Lexicon:
     """One scanner for every cue phrase, commas and question marks; and the kind of each phrase.
 
-    Built on first use (a few thousand phrases, about a quarter of a second), not at import.
+    ``seen`` and ``extra`` come from the label conventions (:mod:`.conventions`). Built on first
+    use (a few thousand phrases, about a quarter of a second), not at import; one per conventions.
     """
     kinds: dict[str, str] = {}
-    for kind, templates in CUES.items():
+    for kind, templates in cue_templates(seen, {k: list(v) for k, v in extra}).items():
         for template in templates:
             for phrase in expand(template):
                 kinds.setdefault(phrase, kind)  # earlier kinds win a tie
@@ -95,11 +100,11 @@ class SentenceScopes:
 _NO_SCOPES = SentenceScopes((), ())
 
 
-def sentence_scopes(low: str, start: int, end: int) -> SentenceScopes:
+def sentence_scopes(low: str, start: int, end: int, lexicon: Lexicon | None = None) -> SentenceScopes:
     """Negation and uncertainty scopes of the sentence ``low[start:end]`` (lower-cased text)."""
     cues: list[tuple[str, int, int]] = []
     scoped = False
-    scanner, kinds = _compile()
+    scanner, kinds = lexicon or cue_lexicon()
     for m in scanner.finditer(low, start, end):
         token = m.group()
         kind = kinds.get(token)

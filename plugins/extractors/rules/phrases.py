@@ -156,6 +156,11 @@ def read_synonym_file(path: str | Path) -> SynonymTable:
         data = tomllib.loads(read_text_file(path, "synonym file"))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"invalid TOML ({exc})", path=path) from None
+    return synonym_table(data, path)
+
+
+def synonym_table(data: dict[str, Any], path: Path) -> SynonymTable:
+    """The ``[findings."..."]`` tables of parsed TOML ``data`` read from ``path``; InputError if bad."""
     tables = data.get("findings")
     if not isinstance(tables, dict):
         raise InputError('expected [findings."<finding name>"] tables', path=path, field="findings")

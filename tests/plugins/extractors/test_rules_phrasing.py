@@ -70,20 +70,85 @@ def states(extractor: RuleBasedExtractor, text: str) -> dict[str, LabelState]:
         ("Metastatic nodule sizes are stable in anterior and posterior mediastinum.", {"Lung nodule": N}),
         ("Nodular lesions are observed in the pleura on the right.", {"Lung nodule": N}),
         ("Pleural-based nodular lesions are observed in the right lower lobe.", {"Lung nodule": P}),
-        # conventions measured on ctrate-gold-18 (majority of the gold labels, see synonyms.toml)
-        ("Bronchial wall thickening.", {"Peribronchial thickening": N}),
-        ("A ground-glass nodule of 6 mm in the right upper lobe.", {"Lung nodule": P, "Lung opacity": N}),
-        (
-            "There is an increase in density consistent with consolidation in the left lower lobe.",
-            {"Consolidation": P, "Lung opacity": N},
-        ),
-        (
-            "Diffuse density increase in the lung parenchyma is compatible with mild parenchymal fibrosis.",
-            {"Lung opacity": P},
-        ),
-        ("Density increases consistent with fibrotic sequelae in the right apex.", {"Lung opacity": N}),
     ],
 )
 def test_phantom_report_phrasing(rules: RuleBasedExtractor, text: str, expected: dict[str, LabelState]) -> None:
     got = states(rules, text)
     assert {finding: got[finding] for finding in expected} == expected
+
+
+# The same words under the two label conventions: (text, clinical, ctrate). The ctrate readings are
+# the majority of ctrate-gold-18's labels (conventions_ctrate.toml); clinical is what a radiologist means.
+@pytest.mark.parametrize(
+    ("text", "clinical", "ctrate"),
+    [
+        ("Bronchial wall thickening.", {"Peribronchial thickening": P}, {"Peribronchial thickening": N}),
+        (
+            "A ground-glass nodule of 6 mm in the right upper lobe.",
+            {"Lung nodule": P, "Lung opacity": P},
+            {"Lung nodule": P, "Lung opacity": N},
+        ),
+        (
+            "There is an increase in density consistent with consolidation in the left lower lobe.",
+            {"Consolidation": P, "Lung opacity": P},
+            {"Consolidation": P, "Lung opacity": N},
+        ),
+        (
+            "Diffuse density increase in the lung parenchyma is compatible with mild parenchymal fibrosis.",
+            {"Lung opacity": P},
+            {"Lung opacity": P},
+        ),
+        (
+            "Density increases consistent with fibrotic sequelae in the right apex.",
+            {"Lung opacity": P, "Pulmonary fibrotic sequela": P},
+            {"Lung opacity": N, "Pulmonary fibrotic sequela": P},
+        ),
+        ("Mediastinal lymph nodes are within normal limits.", {"Lymphadenopathy": A}, {"Lymphadenopathy": P}),
+        (
+            "A few subcentimetric lymph nodes are seen in the mediastinum.",
+            {"Lymphadenopathy": A},
+            {"Lymphadenopathy": P},
+        ),
+        ("An enlarged lymph node is seen in the right hilum.", {"Lymphadenopathy": P}, {"Lymphadenopathy": P}),
+        ("The nodule in the right lower lobe was not followed up.", {"Lung nodule": P}, {"Lung nodule": A}),
+        ("Pleural effusion was not monitored.", {"Pleural effusion": P}, {"Pleural effusion": A}),
+        (
+            "Calcified plaques are seen in the abdominal aorta.",
+            {"Arterial wall calcification": P},
+            {"Arterial wall calcification": N},
+        ),
+        (
+            "Fibroatelectatic changes in the lingula.",
+            {"Atelectasis": P, "Pulmonary fibrotic sequela": P},
+            {"Atelectasis": N, "Pulmonary fibrotic sequela": P},
+        ),
+        ("Crazy paving pattern in both lower lobes.", {"Lung opacity": P}, {"Lung opacity": N}),
+    ],
+)
+def test_conventions(text: str, clinical: dict[str, LabelState], ctrate: dict[str, LabelState]) -> None:
+    for conventions, expected in (("clinical", clinical), ("ctrate", ctrate)):
+        got = states(_extractor(conventions), text)
+        assert {finding: got[finding] for finding in expected} == expected, conventions
+
+
+_EXTRACTORS: dict[str, RuleBasedExtractor] = {}
+
+
+def _extractor(conventions: str) -> RuleBasedExtractor:
+    if conventions not in _EXTRACTORS:
+        _EXTRACTORS[conventions] = RuleBasedExtractor(conventions=conventions)
+    return _EXTRACTORS[conventions]
+
+
+def test_conventions_name_the_labels() -> None:
+    clinical, ctrate = _extractor("clinical"), _extractor("ctrate")
+    assert (clinical.source_name, ctrate.source_name) == ("rules", "rules:ctrate")
+    assert clinical.version != ctrate.version and ctrate.version.endswith("+ctrate")
+    assert ctrate.details(DEFAULT)["conventions"] == "ctrate"
+
+
+def test_unknown_conventions_are_refused_naming_the_choices() -> None:
+    from radcurate.engine.errors import InputError
+
+    with pytest.raises(InputError, match="clinical, ctrate"):
+        RuleBasedExtractor(conventions="chexpert")
