@@ -14,10 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from radcurate.engine.contracts.labels import Decision, SilverLabel
-from radcurate.engine.project import Project, WorklistEntry
+from radcurate.engine.project import Project
+from radcurate.engine.review.worklist import STATUSES, WorklistEntry, status_for
 from radcurate.engine.vocabulary import LabelState
-
-STATUSES = ("unreviewed", "in_progress", "done")
 
 
 @dataclass
@@ -74,7 +73,6 @@ class ReviewSession:
     selected: int = 0
     _worklist: list[WorklistEntry] = field(default_factory=list)
     _listeners: list[Listener] = field(default_factory=list)
-    _sources: list[str] | None = None
 
     def __post_init__(self) -> None:
         self.reader = (self.reader or "").strip()
@@ -101,7 +99,6 @@ class ReviewSession:
     def refresh_worklist(self) -> list[WorklistEntry]:
         """Reload the reader's worklist from the store, highest priority first."""
         entries = self.project.worklist(reader=self.reader)
-        self._sources = None  # an extraction may have run since
         self._worklist = sorted(entries, key=lambda e: (e.priority is None, -(e.priority or 0.0), e.position))
         self._emit("worklist")
         return self._worklist
@@ -176,14 +173,8 @@ class ReviewSession:
         self._emit("selection")
 
     def _silver(self, study_id: str) -> tuple[dict[str, SilverLabel], str | None]:
-        """The labels shown and their source: the most recently run extractor with labels for the study."""
-        if self._sources is None:
-            self._sources = [s.name for s in self.project.label_sources(kind="extractor")]
-        for name in self._sources:
-            labels = self.project.silver(study_id, source=name)
-            if labels:
-                return labels, name
-        return {}, None
+        """The labels shown and their source: the engine's one rule (engine/review/silver.py)."""
+        return self.project.shown_silver(study_id)
 
     def _first_worth_a_look(self) -> int:
         for i, row in enumerate(self.rows):
@@ -312,7 +303,7 @@ class ReviewSession:
         if i < 0:
             return
         decided = sum(r.decision is not None for r in self.rows)
-        status = "done" if decided >= len(self.rows) else "in_progress" if decided else "unreviewed"
+        status = status_for(decided, len(self.rows))
         if (self._worklist[i].decided, self._worklist[i].status) != (decided, status):
             self._worklist[i] = dataclasses.replace(self._worklist[i], decided=decided, status=status)
             self._emit("entry", study_id=self.study_id)

@@ -14,10 +14,8 @@ A project is a folder::
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +30,9 @@ from radcurate.engine.ingest import imports as ingest
 from radcurate.engine.ingest.imports import ImportSummary
 from radcurate.engine.jobs import launch as job_launch
 from radcurate.engine.jobs import records as jobs_mod
-from radcurate.engine.store import decisions, migrations, quarantine, studies
+from radcurate.engine.review import consensus, silver, worklist
+from radcurate.engine.review.worklist import WorklistEntry
+from radcurate.engine.store import database, decisions, migrations, quarantine, studies, summary
 from radcurate.engine.store import labels as label_store
 from radcurate.engine.store.database import connect
 from radcurate.engine.vocabulary import LabelState, Vocabulary
@@ -42,21 +42,6 @@ from radcurate.engine.volumes.volume import Volume
 SETTINGS_FILE = "radcurate.toml"
 DATABASE_FILE = "radcurate.db"
 FOLDERS = ("cache", "models", "exports", "quarantine")
-
-
-@dataclass(frozen=True)
-class WorklistEntry:
-    """One study in a reader's worklist."""
-
-    study_id: str
-    position: int
-    status: str  # unreviewed | in_progress | done
-    decided: int
-    findings: int
-    priority: float | None
-
-    def as_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 class Project:
@@ -71,25 +56,37 @@ class Project:
     # ------------------------------------------------------------------ lifecycle
     @classmethod
     def create(cls, path: str | Path, *, vocabulary: Vocabulary | None = None, preset: str = "paper") -> Project:
-        """Make a new project folder (which may exist but must not hold a project already)."""
+        """Make a new project folder (which may exist but must not hold a project already).
+
+        An existing ``radcurate.db`` — a project, an empty file, another program's database — is
+        refused and left untouched. The database is built under a temporary name and renamed into
+        place last (engine/store/database.py), so a kill mid-way leaves no ``radcurate.db``:
+        ``open`` says to run ``init``, and ``init`` finishes the job.
+        """
         path = Path(path).expanduser().resolve()
-        if (path / DATABASE_FILE).exists() or (path / SETTINGS_FILE).exists():
-            raise InputError("a radcurate project already exists here", path=path)
         if path.exists() and not path.is_dir():
             raise InputError("exists and is not a folder", path=path)
+        db_file = path / DATABASE_FILE
+        if db_file.exists() or db_file.is_symlink():
+            problem = database.file_problem(db_file)
+            raise InputError(problem or "a radcurate project already exists here", path=db_file if problem else path)
+        if (path / SETTINGS_FILE).exists() and not database.has_partial(db_file):
+            raise InputError(f"{SETTINGS_FILE} is here without {DATABASE_FILE}: move it aside first", path=path)
         chosen = settings_mod.preset(preset)
         vocabulary = vocabulary or Vocabulary.default()
         path.mkdir(parents=True, exist_ok=True)
         for folder in FOLDERS:
             (path / folder).mkdir(exist_ok=True)
-        db = connect(path / DATABASE_FILE, create=True)
-        migrations.apply(db)
-        with decisions.write_transaction(db) as conn:
-            conn.executemany(
-                "INSERT INTO findings (name, position) VALUES (?, ?)", [(name, i) for i, name in enumerate(vocabulary)]
-            )
-        db.conn.close()
+
+        def fill(db: sqlite_utils.Database) -> None:
+            migrations.apply(db)
+            with decisions.write_transaction(db) as conn:
+                rows = [(name, i) for i, name in enumerate(vocabulary)]
+                conn.executemany("INSERT INTO findings (name, position) VALUES (?, ?)", rows)
+
+        built = database.build_aside(db_file, fill)
         atomic.write_text(path / SETTINGS_FILE, settings_mod.render(chosen))
+        database.put_in_place(built, db_file)
         return cls.open(path)
 
     @classmethod
@@ -97,14 +94,22 @@ class Project:
         """Open an existing project, upgrading its schema if it was made by an older radcurate."""
         path = Path(path).expanduser().resolve()
         if not (path / DATABASE_FILE).exists():
-            raise InputError("not a radcurate project (no radcurate.db; run `radcurate init` first)", path=path)
-        project = cls(path, settings_mod.load(path / SETTINGS_FILE))
-        db = project.db
-        known = {m.name for m in migrations.migrations._migrations}
-        unknown = [m.name for m in migrations.migrations.applied(db) if m.name not in known]
-        if unknown:
-            raise StoreError(f"{path}: made by a newer radcurate (schema {', '.join(unknown)}); upgrade radcurate")
-        migrations.apply(db)
+            todo = "run `radcurate init` first"
+            if database.has_partial(path / DATABASE_FILE):
+                todo = "an init was interrupted: run `radcurate init` again"
+            raise InputError(f"not a radcurate project (no radcurate.db; {todo})", path=path)
+        db = connect(path / DATABASE_FILE)  # first: a file that is no radcurate store is named as such
+        try:
+            project = cls(path, settings_mod.load(path / SETTINGS_FILE))
+            project._local.db = db
+            known = {m.name for m in migrations.migrations._migrations}
+            unknown = [m.name for m in migrations.migrations.applied(db) if m.name not in known]
+            if unknown:
+                raise StoreError(f"{path}: made by a newer radcurate (schema {', '.join(unknown)}); upgrade radcurate")
+            migrations.apply(db)
+        except BaseException:
+            db.conn.close()
+            raise
         for folder in FOLDERS:
             (path / folder).mkdir(exist_ok=True)
         return project
@@ -141,30 +146,10 @@ class Project:
     # ------------------------------------------------------------------ counts
     def status(self) -> dict[str, Any]:
         """Counts of everything in the project (the ``status --json`` document)."""
-        db = self.db
-
-        def count(table: str) -> int:
-            return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-
-        labels = {
-            src: n
-            for src, n in db.execute(
-                "SELECT source, count(*) FROM silver_labels GROUP BY source ORDER BY source"
-            ).fetchall()
-        }
-        reviewed = db.execute("SELECT count(DISTINCT study_id) FROM gold_labels").fetchone()[0]
         return {
-            "studies": count("studies"),
-            "series": count("series"),
-            "reports": count("reports"),
-            "labels": labels,
-            "decisions": count("decisions"),
-            "reviewed_studies": int(reviewed),
-            "quarantined": count("quarantine"),
-            "models": count("models"),
-            "jobs": count("jobs"),
+            **summary.counts(self.db),
+            "unresolved": len(consensus.unresolved(self.db)),
             "findings": len(self.vocabulary),
-            "schema_version": migrations.schema_version(db),
             "path": str(self.path),
         }
 
@@ -179,24 +164,11 @@ class Project:
         return studies.series_for(self.db, study_id)
 
     def worklist(self, *, reader: str) -> list[WorklistEntry]:
-        """Studies with the reader's review status, highest priority first.
+        """Studies with the reader's review status (engine/review/worklist.py), highest priority first.
 
-        Priority is the review-ranking score when a model has scored the study (higher = more
-        likely a silver-label error), else import order.
+        Priority is the review-ranking score once a model has scored the study, else import order.
         """
-        n_findings = len(self.vocabulary)
-        decided = dict(
-            self.db.execute(
-                "SELECT study_id, count(*) FROM gold_labels WHERE reader = ? GROUP BY study_id", [reader]
-            ).fetchall()
-        )
-        rows = self.db.execute("SELECT id, position FROM studies ORDER BY position").fetchall()
-        entries = []
-        for study_id, position in rows:
-            n = int(decided.get(study_id, 0))
-            state = "done" if n >= n_findings else "in_progress" if n else "unreviewed"
-            entries.append(WorklistEntry(study_id, int(position), state, n, n_findings, None))
-        return entries
+        return worklist.worklist(self.db, reader=reader, findings=len(self.vocabulary))
 
     def scores(self, study_id: str) -> dict[str, float]:
         """The newest model's score per finding for one study (empty until a model has scored it)."""
@@ -213,20 +185,38 @@ class Project:
         return {vocab.resolve(f): LabelState.parse(s) if isinstance(s, str) else s for f, s in states.items()}
 
     def decide(
-        self, study_id: str, finding: str, state: LabelState | str, *, reader: str, note: str | None = None
+        self,
+        study_id: str,
+        finding: str,
+        state: LabelState | str,
+        *,
+        reader: str,
+        note: str | None = None,
+        series_id: str | None = None,
     ) -> Decision:
-        """Record one committed decision; returns only after the commit."""
-        resolved = self._resolve_states({finding: state})
-        return decisions.record(self.db, study_id, resolved, reader=reader, note=note)[0]
+        """Record one committed decision; returns only after the commit.
 
-    def confirm(self, study_id: str, shown: Mapping[str, LabelState | str], *, reader: str) -> list[Decision]:
+        The decision is stamped with the sha256 of the report text as it is now and ``series_id``,
+        the series shown (default: the study's only series).
+        """
+        resolved = self._resolve_states({finding: state})
+        return decisions.record(self.db, study_id, resolved, reader=reader, note=note, series_id=series_id)[0]
+
+    def confirm(
+        self,
+        study_id: str,
+        shown: Mapping[str, LabelState | str],
+        *,
+        reader: str,
+        series_id: str | None = None,
+    ) -> list[Decision]:
         """Record the shown state for every finding the reader has not decided yet (one action)."""
         resolved = self._resolve_states(shown)
         decided = self.gold(study_id, reader=reader)
         pending = {f: s for f, s in resolved.items() if f not in decided}
         if not pending:
             return []
-        return decisions.record(self.db, study_id, pending, reader=reader, kind="confirm")
+        return decisions.record(self.db, study_id, pending, reader=reader, kind="confirm", series_id=series_id)
 
     def undo(self, *, reader: str, study_id: str | None = None) -> list[Decision]:
         """Revert the reader's latest action (in ``study_id`` if given) with a new audited action."""
@@ -282,15 +272,31 @@ class Project:
         return label_store.sources(self.db, kind)
 
     def silver(self, study_id: str, source: str | None = None) -> dict[str, SilverLabel]:
-        """One study's silver labels by finding, in vocabulary order (empty if none).
+        """One study's current silver labels by finding, in vocabulary order (empty if none).
 
-        ``source`` defaults to the most recently run extractor source that has labels for the study.
+        ``source`` defaults to the shown source (engine/review/silver.py: the most recently run
+        extractor with current labels for the study).
         """
         if source is None:
-            source = label_store.latest_extractor_source(self.db, study_id)
-            if source is None:
-                return {}
+            return silver.shown_silver(self.db, study_id)[0]
         return label_store.labels_for(self.db, study_id, source)
+
+    def shown_silver(self, study_id: str) -> tuple[dict[str, SilverLabel], str | None]:
+        """(the labels a reader is shown for the study, their source) — the one rule for every view."""
+        return silver.shown_silver(self.db, study_id)
+
+    def labels(self, *, source: str | None = None, study_id: str | None = None) -> list[label_store.StoredLabel]:
+        """Every stored label, current and stale, with its provenance (``radcurate labels``)."""
+        if study_id is not None and not studies.study_exists(self.db, study_id):
+            raise InputError(f"no study {study_id!r} in this project", field="study")
+        if source is not None:
+            label_store.get_source(self.db, source)  # a clear error naming the known sources
+        return label_store.stored_labels(self.db, source=source, study_id=study_id)
+
+    def project_labels(self) -> dict[str, dict[str, consensus.ProjectLabel]]:
+        """Each study's label per finding: the project's gold (adjudicated / agreed) else the shown
+        silver; unresolved disagreements carry no state (engine/review/consensus.py)."""
+        return consensus.effective_labels(self.db, self.vocabulary)
 
     def extract(
         self,
@@ -302,6 +308,7 @@ class Project:
         job_id: int | None = None,
         params: Mapping[str, Any] | None = None,
         on_progress: Any = None,
+        refresh: bool = False,
         **options: Any,
     ) -> Any:
         """Run an extractor over the pending reports as a job (see engine/extraction/runner.py).
@@ -313,7 +320,15 @@ class Project:
 
         plugin = runner.make_extractor(self, extractor, **options)
         return runner.run_extraction(
-            self, plugin, source=source, limit=limit, batch=batch, job_id=job_id, params=params, on_progress=on_progress
+            self,
+            plugin,
+            source=source,
+            limit=limit,
+            batch=batch,
+            job_id=job_id,
+            params=params,
+            on_progress=on_progress,
+            refresh=refresh,
         )
 
     def import_labels(self, file: str | Path, *, source: str, id_column: str | None = None) -> Any:

@@ -8,6 +8,7 @@ its commands on :data:`app`; heavy imports happen inside the commands so ``--hel
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from typing import Any
 
@@ -55,7 +56,9 @@ COMMAND_MODULES = (
     "inspect_command",
     "ingest_commands",
     "extraction_commands",
+    "label_commands",
     "demo_command",
+    "ship_commands",
 )
 
 
@@ -77,11 +80,44 @@ def _register_commands() -> None:
             err_console.print(f"[yellow]warning:[/] command plugin {plugin.name!r} skipped: {escape(str(exc))}")
 
 
+def _os_error_line(exc: OSError) -> str:
+    """One line for a file the system refused (outside the database): the file, why, what to do."""
+    import errno
+
+    what = exc.strerror or str(exc)
+    todo = {
+        errno.EACCES: "check its permissions (or the folder's), then retry",
+        errno.EPERM: "check its permissions (or the folder's), then retry",
+        errno.EROFS: "the file system is read-only; use a writable folder",
+        errno.ENOSPC: "free some space, then retry",
+        errno.EFBIG: "the file is over a size limit; free space or raise the limit, then retry",
+        errno.EDQUOT: "the disk quota is used up; free some space, then retry",
+    }.get(exc.errno or 0)
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{what}" + (f"; {todo}" if todo else "")
+
+
+def _fail(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    sys.exit(1)
+
+
 def run() -> None:
-    """Console-script entry point: usage errors exit 2 (typer's standalone mode), user errors 1."""
+    """Console-script entry point: usage errors exit 2 (typer's standalone mode), user errors 1.
+
+    The one place where failures become words: a :class:`RadcurateError`, any SQLite error met
+    after the store was opened (locked, read-only, disk full, damaged: named with the database file,
+    see :func:`radcurate.engine.store.database.store_error`) and a file the system refused each
+    print one line and exit 1 — never a traceback.
+    """
     _register_commands()
     try:
         app()
     except RadcurateError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        sys.exit(1)
+        _fail(str(exc))
+    except sqlite3.Error as exc:
+        from radcurate.engine.store.database import last_opened, store_error
+
+        _fail(str(store_error(exc, last_opened())))
+    except OSError as exc:
+        _fail(_os_error_line(exc))

@@ -52,6 +52,9 @@ def extract(
     limit: Optional[int] = typer.Option(None, "--limit", help="Label at most N pending reports."),  # noqa: UP045
     dry_run: bool = typer.Option(False, "--dry-run", help="Estimate tokens and cost; send nothing."),
     batch: bool = typer.Option(False, "--batch", help="Use the Batch API (for 50k+ reports; answers in hours)."),
+    refresh: bool = typer.Option(
+        False, "--refresh", help="Label every report again and re-ask the endpoint instead of its cache."
+    ),
     job: Optional[int] = typer.Option(None, "--job", help="Claim this queued job (used by background jobs)."),  # noqa: UP045
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -88,6 +91,7 @@ def extract(
             "source": source,
             "limit": limit,
             "batch": batch,
+            "refresh": refresh,
             **{
                 k: v
                 for k, v in {
@@ -105,7 +109,7 @@ def extract(
         _sigterm_as_interrupt()
         if as_json:
             summary = runner.run_extraction(
-                project, plugin, source=source, limit=limit, batch=batch, job_id=job, params=params
+                project, plugin, source=source, limit=limit, batch=batch, job_id=job, params=params, refresh=refresh
             )
             print_json(summary.as_json())
             return
@@ -134,6 +138,7 @@ def extract(
                 job_id=job,
                 params=params,
                 on_progress=on_progress,
+                refresh=refresh,
             )
     rate = f", {summary.reports_per_s:.0f} reports/s" if summary.seconds else ""
     cost = (

@@ -56,6 +56,11 @@ def status(
         table.add_row(key.replace("_", " "), str(counts[key]))
     for source, n in counts["labels"].items():
         table.add_row(f"labels: {source}", str(n))
+    stale = counts["stale"]
+    if stale["labels"] or stale["decisions"]:
+        table.add_row("stale (report text changed)", f"{stale['labels']} labels, {stale['decisions']} decisions")
+    if counts["unresolved"]:
+        table.add_row("unresolved disagreements", str(counts["unresolved"]))
     console.print(table)
 
 
@@ -122,12 +127,24 @@ def history(
     if as_json:
         print_json([d.as_json() for d in trail])
         return
-    table = Table("#", "time", "reader", "study", "finding", "change", "kind", "note")
+    table = Table("#", "time", "reader", "study", "finding", "change", "kind", "note", "report")
     for d in trail:
         prev = d.previous_state.value if d.previous_state else "—"
         new = d.state.value if d.state else "undecided"
+        report = "[yellow]stale[/]" if d.stale else (d.report_sha256 or "—")[:8]
         table.add_row(
-            str(d.id), d.decided_at[:19], d.reader, d.study_id, d.finding, f"{prev} → {new}", d.kind, d.note or ""
+            str(d.id),
+            d.decided_at[:19],
+            d.reader,
+            d.study_id,
+            d.finding,
+            f"{prev} → {new}",
+            d.kind,
+            d.note or "",
+            report,
         )
     console.print(table)
-    console.print(f"{len(trail)} decisions")
+    stale = sum(d.stale for d in trail)
+    console.print(
+        f"{len(trail)} decisions" + (f", {stale} stale (made against an earlier report text)" if stale else "")
+    )

@@ -50,6 +50,9 @@ class Decision:
     kind: str = "decide"
     action: int = 0
     undoes: int | None = None
+    report_sha256: str | None = None  # the report text the reader decided against
+    series_id: str | None = None  # the series shown when deciding (None: not recorded)
+    stale: bool = False  # the report text changed since: kept in the audit trail, not gold
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -64,4 +67,7 @@ class Decision:
             "undoes": self.undoes,
             "note": self.note,
             "time": self.decided_at,
+            "report_sha256": self.report_sha256,
+            "series": self.series_id,
+            "stale": self.stale,
         }

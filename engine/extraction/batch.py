@@ -39,7 +39,7 @@ async def _should_stop(run: RemoteRun) -> bool:
     if run.stop.is_set():
         return True
     loop = asyncio.get_running_loop()
-    if await loop.run_in_executor(run._executor, jobs.is_cancel_requested, run.db, run.job.id):
+    if await loop.run_in_executor(run._executor, jobs.is_cancel_requested, run.writer_db, run.job.id):
         run.stop.set()
     return run.stop.is_set()
 
@@ -80,7 +80,7 @@ async def run_batch(run: RemoteRun, groups: Sequence[ReportGroup], folder: Path)
     extractor: Any = run.extractor
     try:
         waiting = {g.key: g for g in groups}
-        cached = llm_cache.get_many(run.db, waiting)
+        cached = {} if run.refresh else llm_cache.get_many(run.db, waiting)
         hits = [run.outcome(waiting.pop(key), answer, fresh=False) for key, answer in cached.items()]
         run.summary.cache_hits += len(hits)
         await run.write(hits)

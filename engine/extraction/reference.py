@@ -27,7 +27,7 @@ from radcurate.engine.contracts.labels import SilverLabel
 from radcurate.engine.errors import InputError
 from radcurate.engine.files.text_files import ID_COLUMNS, read_text_file
 from radcurate.engine.store import labels as label_store
-from radcurate.engine.store import quarantine
+from radcurate.engine.store import quarantine, studies
 from radcurate.engine.store.decisions import write_transaction
 from radcurate.engine.vocabulary import LabelState
 
@@ -152,7 +152,8 @@ def import_labels(project: Any, file: str | Path, *, source: str, id_column: str
                 continue
             study_id = row[id_index].strip()
             seen.add(study_id)
-            label_store.replace_study_labels(conn, study_id, source, labels)
+            sha = studies.current_report_sha256(conn, study_id)  # the text the reference labelled
+            label_store.replace_study_labels(conn, study_id, source, labels, report_sha256=sha)
             summary.imported += 1
     return summary
 

@@ -33,11 +33,12 @@ import sqlite_utils
 
 from radcurate.engine.contracts.labels import SilverLabel
 from radcurate.engine.errors import ExtractionError
+from radcurate.engine.extraction.outcomes import store_report_outcome
 from radcurate.engine.extraction.summary import ExtractionSummary
 from radcurate.engine.jobs import records as jobs
 from radcurate.engine.jobs.records import JobHandle
-from radcurate.engine.store import labels as label_store
 from radcurate.engine.store import llm_cache, quarantine
+from radcurate.engine.store.database import connect, path_of
 from radcurate.engine.store.decisions import write_transaction
 from radcurate.engine.store.llm_cache import LLMAnswer
 from radcurate.engine.store.studies import Report
@@ -112,7 +113,18 @@ class RemoteRun:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     fatal: EndpointUnusable | None = None
     on_commit: Callable[[], None] | None = None
+    refresh: bool = False  # ask the endpoint again instead of serving cached answers
     _executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "radcurate-writer"))
+    _writer_db: sqlite_utils.Database | None = None
+    last_failure: str | None = None  # the reason of the latest failed request
+
+    @property
+    def writer_db(self) -> sqlite_utils.Database:
+        """The writer thread's own connection, opened there on first use (one connection per thread)."""
+        if self._writer_db is None:
+            path = path_of(self.db)
+            self._writer_db = connect(path) if path else self.db
+        return self._writer_db
 
     # ------------------------------------------------------------------ answers → outcomes
     def outcome(self, group: ReportGroup, answer: LLMAnswer, *, fresh: bool) -> Outcome:
@@ -129,7 +141,8 @@ class RemoteRun:
         """Write outcomes in one transaction (runs on the writer thread); True if cancel was asked."""
         s, model = self.summary, self.extractor.model
         prompt = self.extractor.prompt_hash(self.vocabulary)
-        with write_transaction(self.db) as conn:
+        db = self.writer_db
+        with write_transaction(db) as conn:
             for o in outcomes:
                 if o.fresh and o.answer is not None:
                     llm_cache.put(
@@ -141,35 +154,37 @@ class RemoteRun:
                         answer=o.answer,
                     )
                 for report in o.group.reports:
-                    if o.labels is None:
-                        quarantine.add(self.db, report.study_id, o.field, o.reason or "no answer", "extraction")
-                        s.quarantined += 1
-                        continue
                     answer = o.answer or LLMAnswer(None, None, 0, 0, 0.0)
-                    label_store.replace_study_labels(
+                    stored = store_report_outcome(
                         conn,
-                        report.study_id,
+                        db,
+                        report,
                         self.source,
                         o.labels,
+                        reason=o.reason or "no answer",
+                        field=o.field,
                         extractor_version=self.extractor.version,
                         prompt_hash=prompt,
                         tokens_in=answer.tokens_in,
                         tokens_out=answer.tokens_out,
                         cost_usd=answer.cost_usd,
                     )
+                    if not stored or o.labels is None:
+                        s.quarantined += 1
+                        continue
                     s.labelled += 1
                     flagged = sorted({lab.finding for lab in o.labels if lab.flags})
                     if flagged:
                         s.flagged += 1
                         flags = sorted({f for lab in o.labels for f in lab.flags})
                         quarantine.add(
-                            self.db,
+                            db,
                             report.study_id,
                             "evidence",
                             f"{model}: {', '.join(flags)} for {', '.join(flagged)}; kept as uncertain",
                             "extraction",
                         )
-            return jobs.update(self.db, self.job.id, s.done, s.todo, s.message())
+            return jobs.update(db, self.job.id, s.done, s.todo, s.message())
 
     async def write(self, outcomes: Sequence[Outcome]) -> None:
         if outcomes:
@@ -195,6 +210,8 @@ class RemoteRun:
             await self.write(batch)
 
     def close(self) -> None:
+        if self._writer_db is not None and self._writer_db is not self.db:
+            self._executor.submit(self._writer_db.conn.close)
         self._executor.shutdown(wait=True)
 
 
@@ -246,6 +263,7 @@ async def _worker(
             return
         if outcome.field == "request":
             run.summary.failed_requests += 1
+            run.last_failure = outcome.reason
             streak[0] += 1
             if streak[0] >= FAILURES_IN_A_ROW:
                 run.fatal = EndpointUnusable(f"{streak[0]} requests in a row failed; last: {outcome.reason}")
@@ -258,7 +276,7 @@ async def _worker(
 async def run_online(run: RemoteRun, groups: Sequence[ReportGroup]) -> None:
     """Answer ``groups`` from the cache or the endpoint, committing as answers arrive."""
     started = time.monotonic()
-    cached = llm_cache.get_many(run.db, [g.key for g in groups])
+    cached = {} if run.refresh else llm_cache.get_many(run.db, [g.key for g in groups])
     done: asyncio.Queue[Outcome | None] = asyncio.Queue()
     writer = asyncio.create_task(run.writer(done))
     todo: asyncio.Queue[ReportGroup] = asyncio.Queue()
@@ -276,5 +294,8 @@ async def run_online(run: RemoteRun, groups: Sequence[ReportGroup]) -> None:
         await done.put(None)
         await writer
         run.summary.seconds += time.monotonic() - started
+    if run.fatal is None and run.summary.failed_requests and not run.summary.requests and not run.summary.cache_hits:
+        n = run.summary.failed_requests  # however few reports: nothing came back, so the run failed
+        run.fatal = EndpointUnusable(f"all {n} requests failed; last: {run.last_failure}")
     if run.fatal is not None:
         raise run.fatal

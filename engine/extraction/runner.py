@@ -27,11 +27,12 @@ from typing import Any
 from radcurate.engine.contracts import plugins
 from radcurate.engine.contracts.labels import SilverLabel
 from radcurate.engine.errors import ExtractionError, InputError
+from radcurate.engine.extraction.outcomes import store_report_outcome
 from radcurate.engine.extraction.remote import RemoteExtractor, RemoteRun, group_reports, run_online
 from radcurate.engine.extraction.summary import CostEstimate, ExtractionSummary
 from radcurate.engine.jobs import records as jobs
 from radcurate.engine.store import labels as label_store
-from radcurate.engine.store import llm_cache, quarantine, studies
+from radcurate.engine.store import llm_cache, studies
 from radcurate.engine.store.decisions import write_transaction
 from radcurate.engine.vocabulary import Vocabulary
 
@@ -79,16 +80,23 @@ def _details(extractor: Any, vocabulary: Vocabulary) -> dict[str, Any]:
 
 
 def pending_reports(
-    db: Any, extractor: Any, vocabulary: Vocabulary, source: str, limit: int | None = None
+    db: Any, extractor: Any, vocabulary: Vocabulary, source: str, limit: int | None = None, *, refresh: bool = False
 ) -> tuple[int, int, list[studies.Report]]:
-    """(reports in the project, reports already labelled, the reports this run would label in import order)."""
+    """(reports in the project, reports already labelled, the reports this run would label in import order).
+
+    ``refresh`` labels every report again (and asks a remote extractor again instead of its cache).
+    """
     everything = studies.reports(db)
-    done = label_store.done_studies(
-        db,
-        source,
-        version=str(extractor.version),
-        prompt_hash=_prompt_hash(extractor, vocabulary),
-        findings=len(vocabulary),
+    done = (
+        set()
+        if refresh
+        else label_store.done_studies(
+            db,
+            source,
+            version=str(extractor.version),
+            prompt_hash=_prompt_hash(extractor, vocabulary),
+            findings=len(vocabulary),
+        )
     )
     todo = [r for r in everything if r.study_id not in done]
     skipped = len(everything) - len(todo)
@@ -153,16 +161,13 @@ def _run_local(
 ) -> None:
     db, vocabulary = project.db, project.vocabulary
     version = str(extractor.version)
-    pending: list[tuple[str, list[SilverLabel] | None, str]] = []
+    pending: list[tuple[studies.Report, list[SilverLabel] | None, str]] = []
     last = time.monotonic()
 
     def commit() -> bool:
         with write_transaction(db) as conn:
-            for study_id, labels, reason in pending:
-                if labels is None:
-                    quarantine.add(db, study_id, "report", reason, "extraction")
-                else:
-                    label_store.replace_study_labels(conn, study_id, source, labels, extractor_version=version)
+            for report, labels, reason in pending:
+                store_report_outcome(conn, db, report, source, labels, reason=reason, extractor_version=version)
             pending.clear()
             return jobs.update(db, job.id, summary.done, summary.todo, summary.message())
 
@@ -170,14 +175,14 @@ def _run_local(
     for report in todo:
         try:
             labels = _check_labels(extractor.extract(report.text, vocabulary), vocabulary)
-            pending.append((report.study_id, labels, ""))
+            pending.append((report, labels, ""))
             summary.labelled += 1
             summary.flagged += any(lab.flags for lab in labels)
         except ExtractionError as exc:
-            pending.append((report.study_id, None, f"{extractor.name}: {exc}"))
+            pending.append((report, None, f"{extractor.name}: {exc}"))
             summary.quarantined += 1
         except Exception as exc:  # a plugin bug must not stop the batch; it is recorded with its type
-            pending.append((report.study_id, None, f"{extractor.name} crashed: {type(exc).__name__}: {exc}"))
+            pending.append((report, None, f"{extractor.name} crashed: {type(exc).__name__}: {exc}"))
             summary.quarantined += 1
         now = time.monotonic()
         if len(pending) >= COMMIT_EVERY_REPORTS or now - last >= COMMIT_EVERY_S:
@@ -202,6 +207,7 @@ def run_extraction(
     job_id: int | None = None,
     params: Mapping[str, Any] | None = None,
     on_progress: ProgressCallback | None = None,
+    refresh: bool = False,
 ) -> ExtractionSummary:
     """Label the project's pending reports with ``extractor`` as a job; returns the run's summary.
 
@@ -216,7 +222,7 @@ def run_extraction(
         raise InputError(f"extractor {extractor.name!r} has no Batch API path", field="batch")
     job_params = dict(params or {"extractor": extractor.name, "source": source, "limit": limit, "batch": batch})
     with jobs.running(db, "extract", job_params, job_id=job_id) as job:
-        total, skipped, todo = pending_reports(db, extractor, vocabulary, source, limit)
+        total, skipped, todo = pending_reports(db, extractor, vocabulary, source, limit, refresh=refresh)
         summary = ExtractionSummary(
             job=job.id,
             source=source,
@@ -241,10 +247,11 @@ def run_extraction(
         if on_progress:
             on_progress(0, len(todo), summary.message())
         if remote:
-            _run_remote(project, extractor, todo, source, job, summary, batch, on_progress)
+            _run_remote(project, extractor, todo, source, job, summary, batch, on_progress, refresh=refresh)
         else:
             _run_local(project, extractor, todo, source, job, summary, on_progress)
-        summary.status = "cancelled" if job.cancel_requested else "done"
+        # A cancel that came after the last item found nothing left to stop: the run is done.
+        summary.status = "cancelled" if job.cancel_requested and summary.done < summary.todo else "done"
         jobs.update(db, job.id, summary.done, summary.todo, summary.message())
         if summary.status == "cancelled":
             job.finish("cancelled")
@@ -260,11 +267,13 @@ def _run_remote(
     summary: ExtractionSummary,
     batch: bool,
     on_progress: ProgressCallback | None,
+    *,
+    refresh: bool = False,
 ) -> None:
     from radcurate.engine.extraction.batch import run_batch
 
     async def main() -> None:
-        run = RemoteRun(project.db, extractor, project.vocabulary, source, job, summary)
+        run = RemoteRun(project.db, extractor, project.vocabulary, source, job, summary, refresh=refresh)
         if on_progress:
             run.on_commit = lambda: on_progress(summary.done, summary.todo, summary.message())
         groups = group_reports(todo, extractor, project.vocabulary)

@@ -20,7 +20,11 @@ from radcurate.engine.errors import InputError, StoreError
 from radcurate.engine.store.database import utc_now
 from radcurate.engine.vocabulary import LabelState
 
-_COLUMNS = "id, action, study_id, finding, reader, state, previous_state, kind, undoes, note, decided_at"
+_COLUMNS = (
+    "d.id, d.action, d.study_id, d.finding, d.reader, d.state, d.previous_state, d.kind, d.undoes, d.note,"
+    " d.decided_at, d.report_sha256, d.series_id, d.report_sha256 IS NOT (SELECT r.sha256 FROM reports r"
+    " WHERE r.id = d.study_id) AS stale"
+)
 
 
 @contextmanager
@@ -49,15 +53,38 @@ def _row_to_decision(row: Sequence[Any]) -> Decision:
         kind=row[7],
         action=row[1],
         undoes=row[8],
+        report_sha256=row[11],
+        series_id=row[12],
+        stale=bool(row[13]),
     )
 
 
-def _current_state(conn: sqlite3.Connection, study_id: str, finding: str, reader: str) -> str | None:
+def _current_state(
+    conn: sqlite3.Connection, study_id: str, finding: str, reader: str, report_sha256: str | None
+) -> str | None:
+    """The reader's current state against this report text (a decision on an older text is stale)."""
     row = conn.execute(
-        "SELECT state FROM decisions WHERE study_id = ? AND finding = ? AND reader = ? ORDER BY id DESC LIMIT 1",
-        (study_id, finding, reader),
+        "SELECT state FROM decisions WHERE study_id = ? AND finding = ? AND reader = ? AND report_sha256 IS ?"
+        " ORDER BY id DESC LIMIT 1",
+        (study_id, finding, reader, report_sha256),
     ).fetchone()
     return row[0] if row else None
+
+
+def _report_sha256(conn: sqlite3.Connection, study_id: str) -> str | None:
+    row = conn.execute("SELECT sha256 FROM reports WHERE id = ?", (study_id,)).fetchone()
+    return row[0] if row else None
+
+
+def _check_series(conn: sqlite3.Connection, study_id: str, series_id: str | None) -> str | None:
+    """The series a decision was made on: the one given (it must belong to the study), else the
+    study's only series; ``None`` when the study has several and none was named."""
+    if series_id is not None:
+        if conn.execute("SELECT 1 FROM series WHERE id = ? AND study_id = ?", (series_id, study_id)).fetchone() is None:
+            raise InputError(f"no series {series_id!r} in study {study_id!r}", field="series")
+        return series_id
+    rows = conn.execute("SELECT id FROM series WHERE study_id = ? LIMIT 2", (study_id,)).fetchall()
+    return rows[0][0] if len(rows) == 1 else None
 
 
 def _next_action(conn: sqlite3.Connection) -> int:
@@ -84,11 +111,13 @@ def record(
     reader: str,
     kind: str = "decide",
     note: str | None = None,
+    series_id: str | None = None,
 ) -> list[Decision]:
     """Record one action: one or more findings' states for one study by one reader.
 
-    Findings must already be canonical vocabulary names (the Project resolves them). Returns the
-    committed decisions in insertion order.
+    Findings must already be canonical vocabulary names (the Project resolves them). Each row is
+    stamped with the sha256 of the study's report text as it is now and the series shown. Returns
+    the committed decisions in insertion order.
     """
     reader = _check_reader(reader)
     now = utc_now()
@@ -96,13 +125,27 @@ def record(
     try:
         with write_transaction(db) as conn:
             _check_study(conn, study_id)
+            sha = _report_sha256(conn, study_id)
+            series = _check_series(conn, study_id, series_id)
             action = _next_action(conn)
             for finding, state in states.items():
-                previous = _current_state(conn, study_id, finding, reader)
+                previous = _current_state(conn, study_id, finding, reader, sha)
                 cur = conn.execute(
                     "INSERT INTO decisions (action, study_id, finding, reader, state, previous_state,"
-                    " kind, note, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (action, study_id, finding, reader, LabelState(state).value, previous, kind, note, now),
+                    " kind, note, decided_at, report_sha256, series_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        action,
+                        study_id,
+                        finding,
+                        reader,
+                        LabelState(state).value,
+                        previous,
+                        kind,
+                        note,
+                        now,
+                        sha,
+                        series,
+                    ),
                 )
                 ids.append(int(cur.lastrowid or 0))
     except sqlite3.IntegrityError as exc:
@@ -131,16 +174,18 @@ def undo(db: sqlite_utils.Database, *, reader: str, study_id: str | None = None)
         if latest is None:
             return []
         targets = conn.execute(
-            "SELECT id, study_id, finding, state, previous_state FROM decisions WHERE action = ? "
-            "AND id NOT IN (SELECT undoes FROM decisions WHERE undoes IS NOT NULL) ORDER BY id DESC",
+            "SELECT id, study_id, finding, state, previous_state, report_sha256, series_id FROM decisions"
+            " WHERE action = ? AND id NOT IN (SELECT undoes FROM decisions WHERE undoes IS NOT NULL) ORDER BY id DESC",
             (latest[0],),
         ).fetchall()
         action = _next_action(conn)
-        for target_id, target_study, finding, state, previous in targets:
+        for target_id, target_study, finding, state, previous, sha, series in targets:
+            # the undo row belongs to the same report text as the decision it reverts
             cur = conn.execute(
                 "INSERT INTO decisions (action, study_id, finding, reader, state, previous_state,"
-                " kind, undoes, note, decided_at) VALUES (?, ?, ?, ?, ?, ?, 'undo', ?, NULL, ?)",
-                (action, target_study, finding, reader, previous, state, target_id, now),
+                " kind, undoes, note, decided_at, report_sha256, series_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'undo', ?, NULL, ?, ?, ?)",
+                (action, target_study, finding, reader, previous, state, target_id, now, sha, series),
             )
             ids.append(int(cur.lastrowid or 0))
     return fetch(db, ids)
@@ -150,7 +195,7 @@ def fetch(db: sqlite_utils.Database, ids: Sequence[int]) -> list[Decision]:
     if not ids:
         return []
     marks = ",".join("?" * len(ids))
-    rows = db.execute(f"SELECT {_COLUMNS} FROM decisions WHERE id IN ({marks}) ORDER BY id", list(ids))
+    rows = db.execute(f"SELECT {_COLUMNS} FROM decisions d WHERE d.id IN ({marks}) ORDER BY d.id", list(ids))
     return [_row_to_decision(r) for r in rows.fetchall()]
 
 
@@ -158,13 +203,13 @@ def history(db: sqlite_utils.Database, study_id: str | None = None, reader: str 
     """The audit trail, oldest first, optionally for one study and/or one reader."""
     where, params = [], []
     if study_id is not None:
-        where.append("study_id = ?")
+        where.append("d.study_id = ?")
         params.append(study_id)
     if reader is not None:
-        where.append("reader = ?")
+        where.append("d.reader = ?")
         params.append(reader)
     clause = f"WHERE {' AND '.join(where)}" if where else ""
-    rows = db.execute(f"SELECT {_COLUMNS} FROM decisions {clause} ORDER BY id", params).fetchall()
+    rows = db.execute(f"SELECT {_COLUMNS} FROM decisions d {clause} ORDER BY d.id", params).fetchall()
     return [_row_to_decision(r) for r in rows]
 
 

@@ -25,6 +25,8 @@ from radcurate.engine.store.database import utc_now
 from radcurate.engine.vocabulary import LabelState
 
 KINDS = ("extractor", "reference")
+# SQL condition: the label ``l`` was made from the study's report text as it is now (not stale).
+CURRENT = " AND l.report_sha256 IS (SELECT r.sha256 FROM reports r WHERE r.id = l.study_id)"
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,7 @@ def latest_extractor_source(db: sqlite_utils.Database, study_id: str | None = No
     """The most recently run extractor source (having labels for ``study_id`` if given)."""
     sql = (
         "SELECT s.name FROM label_sources s WHERE s.kind = 'extractor' AND EXISTS "
-        "(SELECT 1 FROM silver_labels l WHERE l.source = s.name {study}) "
+        "(SELECT 1 FROM silver_labels l WHERE l.source = s.name {study}" + CURRENT + ") "
         "ORDER BY coalesce(json_extract(s.details, '$.last_run_at'), s.created_at) DESC, s.name LIMIT 1"
     )
     if study_id is None:
@@ -198,17 +200,23 @@ def replace_study_labels(
     source: str,
     labels: Sequence[SilverLabel],
     *,
+    report_sha256: str | None,
     extractor_version: str | None = None,
     prompt_hash: str | None = None,
     tokens_in: int = 0,
     tokens_out: int = 0,
     cost_usd: float = 0.0,
 ) -> None:
-    """Replace one study's labels from one source. Caller holds the transaction.
+    """Replace one study's labels from one source for one report text. Caller holds the transaction.
 
-    ``tokens_in``/``tokens_out``/``cost_usd`` are the whole report's usage, split over its labels.
+    ``report_sha256`` is the text the labels were made from: labels of earlier texts stay (stale,
+    for the record); a rerun on the same text replaces its own. ``tokens_in``/``tokens_out``/
+    ``cost_usd`` are the whole report's usage, split over its labels.
     """
-    conn.execute("DELETE FROM silver_labels WHERE study_id = ? AND source = ?", (study_id, source))
+    conn.execute(
+        "DELETE FROM silver_labels WHERE study_id = ? AND source = ? AND report_sha256 IS ?",
+        (study_id, source, report_sha256),
+    )
     if not labels:
         return
     n = len(labels)
@@ -216,8 +224,8 @@ def replace_study_labels(
     now = utc_now()
     conn.executemany(
         "INSERT INTO silver_labels (study_id, source, finding, state, evidence, start, end, confidence, flags,"
-        " extractor_version, prompt_hash, tokens_in, tokens_out, cost_usd, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " extractor_version, prompt_hash, tokens_in, tokens_out, cost_usd, created_at, report_sha256)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 study_id,
@@ -235,6 +243,7 @@ def replace_study_labels(
                 t_out[i],
                 cost_usd / n,
                 now,
+                report_sha256,
             )
             for i, lab in enumerate(labels)
         ],
@@ -259,20 +268,23 @@ def _label(row: Sequence[Any]) -> SilverLabel:
 
 
 def labels_for(db: sqlite_utils.Database, study_id: str, source: str) -> dict[str, SilverLabel]:
-    """One study's labels from one source, in vocabulary order."""
+    """One study's current labels from one source (made from its report text as it is now), in vocabulary order."""
     rows = db.execute(
         "SELECT l.finding, l.state, l.evidence, l.start, l.end, l.confidence, l.flags FROM silver_labels l "
-        "JOIN findings f ON f.name = l.finding WHERE l.study_id = ? AND l.source = ? ORDER BY f.position",
+        "JOIN findings f ON f.name = l.finding WHERE l.study_id = ? AND l.source = ?"
+        + CURRENT
+        + " ORDER BY f.position",
         [study_id, source],
     ).fetchall()
     return {r[0]: _label(r) for r in rows}
 
 
 def states_by_study(db: sqlite_utils.Database, source: str) -> dict[str, dict[str, LabelState]]:
-    """``{study: {finding: state}}`` of one source (what agreement and training read)."""
+    """``{study: {finding: state}}`` of one source's current labels (what agreement and training read;
+    stale labels of an earlier report text are never used)."""
     out: dict[str, dict[str, LabelState]] = {}
     for study_id, finding, state in db.execute(
-        "SELECT study_id, finding, state FROM silver_labels WHERE source = ?", [source]
+        "SELECT l.study_id, l.finding, l.state FROM silver_labels l WHERE l.source = ?" + CURRENT, [source]
     ).fetchall():
         out.setdefault(study_id, {})[finding] = LabelState(state)
     return out
@@ -281,11 +293,12 @@ def states_by_study(db: sqlite_utils.Database, source: str) -> dict[str, dict[st
 def done_studies(
     db: sqlite_utils.Database, source: str, *, version: str | None, prompt_hash: str | None, findings: int
 ) -> set[str]:
-    """Studies already fully labelled by this source, extractor version and prompt, after the
-    report's last import (a re-imported report with new text is labelled again)."""
+    """Studies already fully labelled by this source, extractor version and prompt, from the report
+    text as it is now (judged by the text's sha256: a re-imported report with new text is labelled
+    again; one re-imported unchanged is not)."""
     rows = db.execute(
-        "SELECT l.study_id FROM silver_labels l JOIN reports r ON r.study_id = l.study_id "
-        "WHERE l.source = ? AND l.extractor_version IS ? AND l.prompt_hash IS ? AND l.created_at >= r.imported_at "
+        "SELECT l.study_id FROM silver_labels l JOIN reports r ON r.id = l.study_id "
+        "WHERE l.source = ? AND l.extractor_version IS ? AND l.prompt_hash IS ? AND l.report_sha256 = r.sha256 "
         "GROUP BY l.study_id HAVING count(*) = ?",
         [source, version, prompt_hash, findings],
     ).fetchall()
@@ -307,3 +320,66 @@ def counts(db: sqlite_utils.Database) -> dict[str, int]:
         s: int(n)
         for s, n in db.execute("SELECT source, count(*) FROM silver_labels GROUP BY source ORDER BY source").fetchall()
     }
+
+
+@dataclass(frozen=True)
+class StoredLabel:
+    """A silver label as stored, with where it came from and whether it is still current."""
+
+    study_id: str
+    source: str
+    label: SilverLabel
+    extractor_version: str | None
+    report_sha256: str | None
+    stale: bool
+    created_at: str
+
+    def as_json(self) -> dict[str, Any]:
+        lab = self.label
+        return {
+            "study": self.study_id,
+            "finding": lab.finding,
+            "state": LabelState(lab.state).value,
+            "source": self.source,
+            "evidence": lab.evidence,
+            "start": lab.start,
+            "end": lab.end,
+            "confidence": lab.confidence,
+            "flags": list(lab.flags),
+            "extractor_version": self.extractor_version,
+            "report_sha256": self.report_sha256,
+            "stale": self.stale,
+            "created_at": self.created_at,
+        }
+
+
+def stored_labels(
+    db: sqlite_utils.Database, *, source: str | None = None, study_id: str | None = None
+) -> list[StoredLabel]:
+    """Every stored label (current and stale), by study import order, source, then vocabulary order."""
+    where, params = [], []
+    if source is not None:
+        where.append("l.source = ?")
+        params.append(source)
+    if study_id is not None:
+        where.append("l.study_id = ?")
+        params.append(study_id)
+    rows = db.execute(
+        "SELECT l.finding, l.state, l.evidence, l.start, l.end, l.confidence, l.flags, l.study_id, l.source,"
+        " l.extractor_version, l.report_sha256, l.created_at,"
+        " l.report_sha256 IS NOT (SELECT r.sha256 FROM reports r WHERE r.id = l.study_id) AS stale"
+        " FROM silver_labels l JOIN findings f ON f.name = l.finding JOIN studies s ON s.id = l.study_id"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY s.position, l.source, stale, l.created_at, f.position",
+        params,
+    ).fetchall()
+    return [StoredLabel(r[7], r[8], _label(r), r[9], r[10], bool(r[12]), r[11]) for r in rows]
+
+
+def stale_count(db: sqlite_utils.Database) -> int:
+    """Labels made from a report text that has since changed."""
+    row = db.execute(
+        "SELECT count(*) FROM silver_labels l WHERE l.report_sha256 IS NOT "
+        "(SELECT r.sha256 FROM reports r WHERE r.id = l.study_id)"
+    ).fetchone()
+    return int(row[0])

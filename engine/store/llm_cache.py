@@ -50,7 +50,7 @@ def put(
 ) -> None:
     """Store an answer (caller holds the transaction; an existing key is kept, not overwritten)."""
     conn.execute(
-        "INSERT OR IGNORE INTO llm_cache (key, report_sha256, model, prompt_hash, answer, tokens_in, tokens_out,"
+        "INSERT OR REPLACE INTO llm_cache (key, report_sha256, model, prompt_hash, answer, tokens_in, tokens_out,"
         " cost_usd, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             key,

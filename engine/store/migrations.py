@@ -185,6 +185,165 @@ def m003_learning(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="m004_provenance")
+def m004_provenance(db: sqlite_utils.Database) -> None:
+    """Every silver label and decision records the report text (sha256) it was made against.
+
+    A re-imported report whose text changed keeps the old labels and decisions but makes them
+    stale: the gold view and "already labelled" compare hashes, never timestamps. Old report texts
+    stay in ``report_versions`` so a stale label's evidence offsets still point into its text.
+    Existing rows are stamped with the study's current report hash (they were made against it or
+    against nothing). Decisions also record the series shown (``series_id``; NULL where unknown).
+    """
+    db.executescript(
+        f"""
+        CREATE TABLE report_versions (
+            study_id TEXT NOT NULL REFERENCES studies(id),
+            sha256 TEXT NOT NULL,
+            text TEXT NOT NULL,
+            imported_at TEXT NOT NULL,
+            PRIMARY KEY (study_id, sha256)
+        );
+        INSERT INTO report_versions (study_id, sha256, text, imported_at)
+            SELECT study_id, sha256, text, imported_at FROM reports;
+        CREATE TABLE silver_labels_v2 (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            study_id TEXT NOT NULL REFERENCES studies(id),
+            source TEXT NOT NULL REFERENCES label_sources(name),
+            finding TEXT NOT NULL REFERENCES findings(name),
+            state TEXT NOT NULL CHECK (state IN {STATES}),
+            evidence TEXT,
+            start INTEGER,
+            end INTEGER,
+            confidence REAL,
+            flags TEXT NOT NULL DEFAULT '[]',
+            extractor_version TEXT,
+            prompt_hash TEXT,
+            tokens_in INTEGER NOT NULL DEFAULT 0,
+            tokens_out INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            report_sha256 TEXT,                    -- the report text labelled (NULL: no report)
+            UNIQUE (study_id, source, finding, report_sha256)
+        );
+        INSERT INTO silver_labels_v2 (id, study_id, source, finding, state, evidence, start, end, confidence,
+                flags, extractor_version, prompt_hash, tokens_in, tokens_out, cost_usd, created_at, report_sha256)
+            SELECT l.id, l.study_id, l.source, l.finding, l.state, l.evidence, l.start, l.end, l.confidence,
+                   l.flags, l.extractor_version, l.prompt_hash, l.tokens_in, l.tokens_out, l.cost_usd, l.created_at,
+                   (SELECT r.sha256 FROM reports r WHERE r.id = l.study_id)
+            FROM silver_labels l;
+        DROP TABLE silver_labels;
+        ALTER TABLE silver_labels_v2 RENAME TO silver_labels;
+        CREATE INDEX silver_source ON silver_labels(source, study_id);
+        CREATE INDEX silver_study ON silver_labels(study_id, source);
+
+        DROP TRIGGER decisions_append_only_update;
+        ALTER TABLE decisions ADD COLUMN report_sha256 TEXT;
+        ALTER TABLE decisions ADD COLUMN series_id TEXT;
+        UPDATE decisions SET report_sha256 = (SELECT r.sha256 FROM reports r WHERE r.id = decisions.study_id);
+        CREATE TRIGGER decisions_append_only_update BEFORE UPDATE ON decisions
+        BEGIN SELECT RAISE(ABORT, 'decisions are append-only: UPDATE refused'); END;
+
+        DROP VIEW gold_labels;
+        CREATE VIEW gold_labels AS
+            SELECT d.study_id, d.finding, d.reader, d.state, d.decided_at, d.id AS decision_id,
+                   d.report_sha256, d.series_id
+            FROM decisions d
+            WHERE d.id = (SELECT max(d2.id) FROM decisions d2
+                          WHERE d2.study_id = d.study_id AND d2.finding = d.finding
+                            AND d2.reader = d.reader AND d2.report_sha256 IS d.report_sha256)
+              AND d.state IS NOT NULL
+              AND d.report_sha256 IS (SELECT r.sha256 FROM reports r WHERE r.id = d.study_id);
+        """
+    )
+
+
+@migrations(name="m008_quarantine_dedupe")
+def m008_quarantine_dedupe(db: sqlite_utils.Database) -> None:
+    """One quarantine record per problem (path, field, reason, stage), with how often and when it was
+    last met: earlier releases added a row each time a rerun met the same bad answer or file.
+    Duplicates collapse into their oldest record (``seen`` = how many there were)."""
+    same = (
+        "q2.path = quarantine.path AND coalesce(q2.field, '') = coalesce(quarantine.field, '') "
+        "AND q2.reason = quarantine.reason AND q2.stage = quarantine.stage"
+    )
+    db.executescript(
+        f"""
+        ALTER TABLE quarantine ADD COLUMN seen INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE quarantine ADD COLUMN last_seen TEXT;
+        UPDATE quarantine SET
+            seen = (SELECT count(*) FROM quarantine q2 WHERE {same}),
+            last_seen = (SELECT max(q2.time) FROM quarantine q2 WHERE {same});
+        DELETE FROM quarantine WHERE id > (SELECT min(q2.id) FROM quarantine q2 WHERE {same});
+        CREATE UNIQUE INDEX IF NOT EXISTS quarantine_problem
+            ON quarantine(path, coalesce(field, ''), reason, stage);
+        """
+    )
+
+
+@migrations(name="m006_curate")
+def m006_curate(db: sqlite_utils.Database) -> None:
+    """Decisions may be of kind ``adjudicate`` (an adjudicator settles readers' disagreement).
+
+    SQLite cannot alter a CHECK, so ``decisions`` is rebuilt with every row, column (``report_sha256``
+    and ``series_id`` from m004), index and both append-only triggers; the view and triggers are
+    dropped first and the old table renamed aside before the copy, so its self-reference
+    (``undoes``) and the foreign keys stay valid throughout (``foreign_keys`` is on and cannot be
+    switched off inside the migration's transaction). ``gold_labels`` is recreated exactly as m004
+    defines it.
+    """
+    db.executescript(
+        f"""
+        DROP VIEW gold_labels;
+        DROP TRIGGER decisions_append_only_update;
+        DROP TRIGGER decisions_append_only_delete;
+        DROP INDEX decisions_key;
+        DROP INDEX decisions_reader;
+        DROP INDEX decisions_undoes;
+        DROP INDEX decisions_action;
+        ALTER TABLE decisions RENAME TO decisions_m005;
+        CREATE TABLE decisions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            action INTEGER NOT NULL,              -- decisions made by one keystroke share it
+            study_id TEXT NOT NULL REFERENCES studies(id),
+            finding TEXT NOT NULL REFERENCES findings(name),
+            reader TEXT NOT NULL CHECK (length(trim(reader)) > 0),
+            state TEXT CHECK (state IS NULL OR state IN {STATES}),   -- NULL: retracted by undo
+            previous_state TEXT CHECK (previous_state IS NULL OR previous_state IN {STATES}),
+            kind TEXT NOT NULL CHECK (kind IN ('decide', 'confirm', 'undo', 'adjudicate')),
+            undoes INTEGER REFERENCES decisions(id),
+            note TEXT,
+            decided_at TEXT NOT NULL,
+            report_sha256 TEXT,
+            series_id TEXT
+        );
+        INSERT INTO decisions (id, action, study_id, finding, reader, state, previous_state, kind, undoes, note,
+                decided_at, report_sha256, series_id)
+            SELECT id, action, study_id, finding, reader, state, previous_state, kind, undoes, note,
+                   decided_at, report_sha256, series_id
+            FROM decisions_m005 ORDER BY id;
+        DROP TABLE decisions_m005;
+        CREATE INDEX decisions_key ON decisions(study_id, finding, reader, id);
+        CREATE INDEX decisions_reader ON decisions(reader, id);
+        CREATE INDEX decisions_undoes ON decisions(undoes);
+        CREATE INDEX decisions_action ON decisions(action);
+        CREATE TRIGGER decisions_append_only_update BEFORE UPDATE ON decisions
+        BEGIN SELECT RAISE(ABORT, 'decisions are append-only: UPDATE refused'); END;
+        CREATE TRIGGER decisions_append_only_delete BEFORE DELETE ON decisions
+        BEGIN SELECT RAISE(ABORT, 'decisions are append-only: DELETE refused'); END;
+        CREATE VIEW gold_labels AS
+            SELECT d.study_id, d.finding, d.reader, d.state, d.decided_at, d.id AS decision_id,
+                   d.report_sha256, d.series_id
+            FROM decisions d
+            WHERE d.id = (SELECT max(d2.id) FROM decisions d2
+                          WHERE d2.study_id = d.study_id AND d2.finding = d.finding
+                            AND d2.reader = d.reader AND d2.report_sha256 IS d.report_sha256)
+              AND d.state IS NOT NULL
+              AND d.report_sha256 IS (SELECT r.sha256 FROM reports r WHERE r.id = d.study_id);
+        """
+    )
+
+
 def apply(db: sqlite_utils.Database) -> None:
     """Bring ``db`` to the newest schema."""
     migrations.apply(db)

@@ -80,13 +80,34 @@ def upsert_report(db: sqlite_utils.Database, study_id: str, text: str, source: s
     row = db.conn.execute("SELECT sha256 FROM reports WHERE id = ?", (study_id,)).fetchone()
     if row and row[0] == digest:
         return "unchanged"
+    now = utc_now()
     db.conn.execute(
         "INSERT INTO reports (id, study_id, text, sha256, source, imported_at) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(id) DO UPDATE SET text = excluded.text, sha256 = excluded.sha256, "
         "source = excluded.source, imported_at = excluded.imported_at",
-        (study_id, study_id, text, digest, source, utc_now()),
+        (study_id, study_id, text, digest, source, now),
+    )
+    # Every text a report has had is kept: labels and decisions made against an earlier text stay
+    # readable (stale, with their evidence offsets into that text) instead of being deleted.
+    db.conn.execute(
+        "INSERT OR IGNORE INTO report_versions (study_id, sha256, text, imported_at) VALUES (?, ?, ?, ?)",
+        (study_id, digest, text, now),
     )
     return "changed" if row else "new"
+
+
+def report_text_version(db: sqlite_utils.Database, study_id: str, sha256: str) -> str | None:
+    """The text a study's report had when its sha256 was ``sha256`` (``None`` if never seen)."""
+    row = db.execute(
+        "SELECT text FROM report_versions WHERE study_id = ? AND sha256 = ?", [study_id, sha256]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def current_report_sha256(conn: Any, study_id: str) -> str | None:
+    """The sha256 of the study's report text now (``None``: no report). Works inside a transaction."""
+    row = conn.execute("SELECT sha256 FROM reports WHERE id = ?", (study_id,)).fetchone()
+    return row[0] if row else None
 
 
 def report_for(db: sqlite_utils.Database, study_id: str) -> Report | None:

@@ -21,6 +21,7 @@ import os
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from radcurate.engine.contracts.labels import SilverLabel
 from radcurate.engine.errors import ExtractionError, PluginError
@@ -96,9 +97,21 @@ class LLMExtractor:
 
     # ------------------------------------------------------------------ identity
     @property
+    def endpoint(self) -> str:
+        """Where the model runs, as stored and printed: the base URL without credentials or a
+        trailing slash (``""`` for the client's default endpoint, api.openai.com)."""
+        return public_url(self.base_url).rstrip("/")
+
+    @property
     def source_name(self) -> str:
-        """Default label-source name: one source per model, so models can be compared."""
-        return f"llm:{self.model}"
+        """Default label-source name: one source per model and endpoint, so models can be compared
+        and the same model name served by two servers (say vLLM here, Ollama there) never merges."""
+        if not self.endpoint:
+            return f"llm:{self.model}"
+        parts = urlsplit(self.endpoint)
+        path = parts.path.rstrip("/")
+        where = parts.netloc + ("" if path in ("", "/v1") else path)  # /v1 is every server's API root
+        return f"llm:{self.model}@{where}"
 
     def details(self, vocabulary: Vocabulary) -> dict[str, Any]:
         """What the label source records about this extractor (no secrets: the key's *name* only)."""
@@ -117,7 +130,7 @@ class LLMExtractor:
         return found
 
     def cache_key(self, report_sha256: str, vocabulary: Vocabulary) -> str:
-        return llm_prompt.cache_key(report_sha256, self.model, self.prompt_hash(vocabulary))
+        return llm_prompt.cache_key(report_sha256, self.model, self.prompt_hash(vocabulary), self.endpoint)
 
     def cost(self, tokens_in: int, tokens_out: int, *, batch: bool = False) -> float:
         usd = (tokens_in * self.price_in + tokens_out * self.price_out) / 1e6

@@ -127,9 +127,13 @@ def prompt_hash(vocabulary: Vocabulary) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()[:16]
 
 
-def cache_key(report_sha256: str, model: str, prompt_hash_: str) -> str:
-    """The llm_cache key: sha256 over (report sha256, model, prompt hash)."""
-    return hashlib.sha256(f"{report_sha256}\n{model}\n{prompt_hash_}".encode()).hexdigest()
+def cache_key(report_sha256: str, model: str, prompt_hash_: str, endpoint: str = "") -> str:
+    """The llm_cache key: sha256 over (report sha256, model, prompt hash, endpoint).
+
+    The endpoint (base URL without credentials) is part of the key: one model name on two servers
+    (a quantised build here, the original there) must never share answers.
+    """
+    return hashlib.sha256(f"{report_sha256}\n{model}\n{prompt_hash_}\n{endpoint}".encode()).hexdigest()
 
 
 def estimate_tokens(chars: int) -> int:

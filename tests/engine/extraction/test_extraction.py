@@ -100,7 +100,9 @@ def test_rerun_skips_labelled_reports_and_relabels_on_new_version_or_new_text(pr
     newer = KeywordExtractor()
     newer.version = "2"
     assert run_extraction(project, newer).labelled == 30
-    assert project.db.execute("SELECT count(*) FROM silver_labels").fetchone()[0] == 30 * 18
+    # the labels of r0003's first text stay, stale, beside the current ones (nothing is deleted)
+    assert project.db.execute("SELECT count(*) FROM silver_labels").fetchone()[0] == 30 * 18 + 18
+    assert project.status()["stale"]["labels"] == 18
 
 
 def test_cancel_stops_at_a_commit_and_keeps_what_was_committed(project: Project) -> None:

@@ -60,7 +60,7 @@ def test_correct_answers_become_labels_with_exact_evidence_tokens_and_cost(proje
             assert text[label.start : label.end] == label.evidence
     # usage as the server reported it, priced per million tokens, and summed over labels
     usage = project.db.execute(
-        "SELECT sum(tokens_in), sum(tokens_out), sum(cost_usd) FROM silver_labels WHERE source = ?", ["llm:" + MODEL]
+        "SELECT sum(tokens_in), sum(tokens_out), sum(cost_usd) FROM silver_labels WHERE source = ?", [summary.source]
     ).fetchone()
     assert usage[0] == summary.tokens_in > 0 and usage[1] == summary.tokens_out > 0
     assert usage[2] == pytest.approx((summary.tokens_in * 2.0 + summary.tokens_out * 8.0) / 1e6)
@@ -77,7 +77,7 @@ def test_rerun_costs_zero_requests_and_cache_serves_a_new_source(project: Projec
     other = extract(project, llm_server, source="llm-copy")
     assert (other.labelled, other.cache_hits, other.requests, other.cost_usd) == (12, 12, 0, 0.0)
     assert llm_server.chat_requests == 12
-    assert project.silver("case_0001", source="llm-copy") == project.silver("case_0001", source="llm:" + MODEL)
+    assert project.silver("case_0001", source="llm-copy") == project.silver("case_0001", source=again.source)
 
 
 def test_identical_report_texts_are_asked_once(project: Project, llm_server) -> None:
