@@ -30,9 +30,9 @@ from radcurate.engine.ingest import imports as ingest
 from radcurate.engine.ingest.imports import ImportSummary
 from radcurate.engine.jobs import launch as job_launch
 from radcurate.engine.jobs import records as jobs_mod
-from radcurate.engine.review import consensus, silver, worklist
+from radcurate.engine.review import consensus, ranking, silver, worklist
 from radcurate.engine.review.worklist import WorklistEntry
-from radcurate.engine.store import database, decisions, migrations, quarantine, studies, summary
+from radcurate.engine.store import database, decisions, label_listing, migrations, quarantine, studies, summary
 from radcurate.engine.store import labels as label_store
 from radcurate.engine.store.database import connect
 from radcurate.engine.vocabulary import LabelState, Vocabulary
@@ -166,9 +166,10 @@ class Project:
     def worklist(self, *, reader: str) -> list[WorklistEntry]:
         """Studies with the reader's review status (engine/review/worklist.py), highest priority first.
 
-        Priority is the review-ranking score once a model has scored the study, else import order.
+        Priority is the review ranking (engine/review/ranking.py: silver vs model, extractors, doubts).
         """
-        return worklist.worklist(self.db, reader=reader, findings=len(self.vocabulary))
+        ranked = ranking.priorities(self.db, self.vocabulary, reader=reader)
+        return worklist.worklist(self.db, reader=reader, findings=len(self.vocabulary), priorities=ranked)
 
     def scores(self, study_id: str) -> dict[str, float]:
         """The newest model's score per finding for one study (empty until a model has scored it)."""
@@ -217,6 +218,13 @@ class Project:
         if not pending:
             return []
         return decisions.record(self.db, study_id, pending, reader=reader, kind="confirm", series_id=series_id)
+
+    def adjudicate(
+        self, study_id: str, finding: str, state: LabelState | str, *, reader: str, note: str | None = None
+    ) -> Decision:
+        """Record an adjudicator's decision: it settles readers' disagreement (engine/review/consensus.py)."""
+        resolved = self._resolve_states({finding: state})
+        return decisions.record(self.db, study_id, resolved, reader=reader, kind="adjudicate", note=note)[0]
 
     def undo(self, *, reader: str, study_id: str | None = None) -> list[Decision]:
         """Revert the reader's latest action (in ``study_id`` if given) with a new audited action."""
@@ -285,13 +293,13 @@ class Project:
         """(the labels a reader is shown for the study, their source) — the one rule for every view."""
         return silver.shown_silver(self.db, study_id)
 
-    def labels(self, *, source: str | None = None, study_id: str | None = None) -> list[label_store.StoredLabel]:
+    def labels(self, *, source: str | None = None, study_id: str | None = None) -> list[label_listing.StoredLabel]:
         """Every stored label, current and stale, with its provenance (``radcurate labels``)."""
         if study_id is not None and not studies.study_exists(self.db, study_id):
             raise InputError(f"no study {study_id!r} in this project", field="study")
         if source is not None:
             label_store.get_source(self.db, source)  # a clear error naming the known sources
-        return label_store.stored_labels(self.db, source=source, study_id=study_id)
+        return label_listing.stored_labels(self.db, source=source, study_id=study_id)
 
     def project_labels(self) -> dict[str, dict[str, consensus.ProjectLabel]]:
         """Each study's label per finding: the project's gold (adjudicated / agreed) else the shown

@@ -255,7 +255,8 @@ def delete_source_labels(conn: sqlite3.Connection, source: str) -> int:
     return int(conn.execute("DELETE FROM silver_labels WHERE source = ?", (source,)).rowcount or 0)
 
 
-def _label(row: Sequence[Any]) -> SilverLabel:
+def label_from_row(row: Sequence[Any]) -> SilverLabel:
+    """A SilverLabel from a row (finding, state, evidence, start, end, confidence, flags, ...)."""
     return SilverLabel(
         finding=row[0],
         state=LabelState(row[1]),
@@ -276,7 +277,7 @@ def labels_for(db: sqlite_utils.Database, study_id: str, source: str) -> dict[st
         + " ORDER BY f.position",
         [study_id, source],
     ).fetchall()
-    return {r[0]: _label(r) for r in rows}
+    return {r[0]: label_from_row(r) for r in rows}
 
 
 def states_by_study(db: sqlite_utils.Database, source: str) -> dict[str, dict[str, LabelState]]:
@@ -320,66 +321,3 @@ def counts(db: sqlite_utils.Database) -> dict[str, int]:
         s: int(n)
         for s, n in db.execute("SELECT source, count(*) FROM silver_labels GROUP BY source ORDER BY source").fetchall()
     }
-
-
-@dataclass(frozen=True)
-class StoredLabel:
-    """A silver label as stored, with where it came from and whether it is still current."""
-
-    study_id: str
-    source: str
-    label: SilverLabel
-    extractor_version: str | None
-    report_sha256: str | None
-    stale: bool
-    created_at: str
-
-    def as_json(self) -> dict[str, Any]:
-        lab = self.label
-        return {
-            "study": self.study_id,
-            "finding": lab.finding,
-            "state": LabelState(lab.state).value,
-            "source": self.source,
-            "evidence": lab.evidence,
-            "start": lab.start,
-            "end": lab.end,
-            "confidence": lab.confidence,
-            "flags": list(lab.flags),
-            "extractor_version": self.extractor_version,
-            "report_sha256": self.report_sha256,
-            "stale": self.stale,
-            "created_at": self.created_at,
-        }
-
-
-def stored_labels(
-    db: sqlite_utils.Database, *, source: str | None = None, study_id: str | None = None
-) -> list[StoredLabel]:
-    """Every stored label (current and stale), by study import order, source, then vocabulary order."""
-    where, params = [], []
-    if source is not None:
-        where.append("l.source = ?")
-        params.append(source)
-    if study_id is not None:
-        where.append("l.study_id = ?")
-        params.append(study_id)
-    rows = db.execute(
-        "SELECT l.finding, l.state, l.evidence, l.start, l.end, l.confidence, l.flags, l.study_id, l.source,"
-        " l.extractor_version, l.report_sha256, l.created_at,"
-        " l.report_sha256 IS NOT (SELECT r.sha256 FROM reports r WHERE r.id = l.study_id) AS stale"
-        " FROM silver_labels l JOIN findings f ON f.name = l.finding JOIN studies s ON s.id = l.study_id"
-        + (" WHERE " + " AND ".join(where) if where else "")
-        + " ORDER BY s.position, l.source, stale, l.created_at, f.position",
-        params,
-    ).fetchall()
-    return [StoredLabel(r[7], r[8], _label(r), r[9], r[10], bool(r[12]), r[11]) for r in rows]
-
-
-def stale_count(db: sqlite_utils.Database) -> int:
-    """Labels made from a report text that has since changed."""
-    row = db.execute(
-        "SELECT count(*) FROM silver_labels l WHERE l.report_sha256 IS NOT "
-        "(SELECT r.sha256 FROM reports r WHERE r.id = l.study_id)"
-    ).fetchone()
-    return int(row[0])

@@ -10,8 +10,8 @@ from typing import Any
 
 import sqlite_utils
 
+from radcurate.engine.store import label_listing, migrations
 from radcurate.engine.store import labels as label_store
-from radcurate.engine.store import migrations
 
 TABLES = ("studies", "series", "reports", "decisions", "quarantine", "models", "jobs")
 
@@ -34,7 +34,7 @@ def counts(db: sqlite_utils.Database) -> dict[str, Any]:
         "labels": label_store.counts(db),
         "decisions": count("decisions"),
         "reviewed_studies": int(reviewed),
-        "stale": {"labels": label_store.stale_count(db), "decisions": int(stale_decisions)},
+        "stale": {"labels": label_listing.stale_count(db), "decisions": int(stale_decisions)},
         "quarantined": count("quarantine"),
         "models": count("models"),
         "jobs": count("jobs"),
