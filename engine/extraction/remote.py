@@ -296,6 +296,6 @@ async def run_online(run: RemoteRun, groups: Sequence[ReportGroup]) -> None:
         run.summary.seconds += time.monotonic() - started
     if run.fatal is None and run.summary.failed_requests and not run.summary.requests and not run.summary.cache_hits:
         n = run.summary.failed_requests  # however few reports: nothing came back, so the run failed
-        run.fatal = EndpointUnusable(f"all {n} requests failed; last: {run.last_failure}")
+        run.fatal = EndpointUnusable(f"every request failed ({n} of {n}); last: {run.last_failure}")
     if run.fatal is not None:
         raise run.fatal

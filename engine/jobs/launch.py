@@ -51,11 +51,15 @@ def launch(
     """
     job = create(db, command, params) if job_id is None else get(db, job_id)
     # Reset before the child starts: it may claim the row (status running, its pid) at any moment.
-    db.conn.execute(
+    # Only a job nobody works on is reset (one statement, so a live worker's row is never taken).
+    reset = db.conn.execute(
         "UPDATE jobs SET status = 'queued', pid = NULL, started_at = ?, finished_at = NULL, "
-        "error = NULL, cancel_requested = 0 WHERE id = ?",
+        "error = NULL, cancel_requested = 0 WHERE id = ? AND (status IN ('failed', 'cancelled', 'interrupted') "
+        "OR (status = 'queued' AND pid IS NULL))",
         (utc_now(), job.id),
-    )
+    ).rowcount
+    if reset != 1:
+        raise InputError(f"job {job.id} is {get(db, job.id).status}; it cannot be launched again now", field="job")
     logs = Path(project_path) / "logs"
     logs.mkdir(exist_ok=True)
     argv = command_line(command, Path(project_path), job.params, job.id)

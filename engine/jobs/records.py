@@ -18,7 +18,9 @@ Life of a job::
   closes the job as ``cancelled``. Nothing is torn: work committed before stays committed.
 * A job whose process is gone is found when jobs are listed (:func:`list_jobs` reaps it) and
   marked ``interrupted``. There is no heartbeat column; liveness is the recorded pid *and* that
-  process's start time (``/proc``), so a recycled pid is not mistaken for the worker.
+  process's create time (psutil, on every OS) against ``started_at`` (set when the job is
+  claimed), so a recycled pid is not mistaken for the worker.
+* Claiming is atomic (:func:`start_job`): one worker per job, a second claimer is refused.
 * :mod:`radcurate.engine.jobs.launch` starts the work as a detached ``radcurate`` subprocess (what
   the desktop uses) and resumes an interrupted/failed/cancelled job with the same parameters —
   the work itself is resumable (extraction skips labelled reports, training resumes from its
@@ -34,12 +36,13 @@ import dataclasses
 import datetime as _dt
 import json
 import os
+import sqlite3
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+import psutil
 import sqlite_utils
 
 from radcurate.engine.errors import InputError, RadcurateError
@@ -49,6 +52,7 @@ from radcurate.engine.store.decisions import write_transaction
 STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
 FINISHED = frozenset({"done", "failed", "cancelled", "interrupted"})
 RESUMABLE = frozenset({"failed", "cancelled", "interrupted"})
+CLAIMABLE = ("queued", "failed", "interrupted")  # launch() puts a resumed job back to queued
 _COLUMNS = (
     "id, kind, status, params, progress, total, message, pid, cancel_requested, created_at, "
     "started_at, finished_at, error"
@@ -126,69 +130,58 @@ def is_cancel_requested(db: sqlite_utils.Database, job_id: int) -> bool:
 
 
 # --------------------------------------------------------------------------- liveness
-def _boot_time() -> float | None:
-    try:
-        for line in Path("/proc/stat").read_text().splitlines():
-            if line.startswith("btime "):
-                return float(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _process_started(pid: int) -> tuple[bool, float | None]:
-    """(alive, start time as epoch seconds if known) for a pid; zombies count as dead."""
-    stat = Path(f"/proc/{pid}/stat")
-    if stat.parent.parent.is_dir() and Path("/proc/self/stat").exists():
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return False, None
-        if fields[0] in ("Z", "X"):
-            return False, None
-        boot = _boot_time()
-        started = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK") if boot is not None else None
-        return True, started
-    try:  # not Linux: the pid alone
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False, None
-    except PermissionError:
-        return True, None
-    return True, None
+#: A process born this long after the job was claimed is not its worker (a recycled pid); the
+#: slack covers clock granularity (psutil's create time is in clock ticks) and the launch race.
+PID_REUSE_SLACK_S = 2.0
 
 
 def process_alive(pid: int | None, claimed_at: str | None) -> bool:
-    """Is the process that claimed a job at ``claimed_at`` still running?"""
+    """Is the process that claimed a job at ``claimed_at`` still running?
+
+    psutil works the same on Linux, macOS and Windows (where signal 0 is no probe); a zombie
+    counts as dead, and a live process created after the claim is someone else reusing the pid.
+    """
     if not pid:
         return False
-    alive, started = _process_started(pid)
-    if not alive:
+    try:
+        proc = psutil.Process(int(pid))
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        created = proc.create_time()
+    except psutil.NoSuchProcess:
         return False
-    if started is not None and claimed_at:
+    except psutil.AccessDenied:  # exists, owned by someone else; its age is unknown
+        return True
+    if claimed_at:
         claimed = _dt.datetime.fromisoformat(claimed_at).timestamp()
-        if started > claimed + 2.0:  # the pid was recycled by a process born after the claim
+        if created > claimed + PID_REUSE_SLACK_S:
             return False
     return True
 
 
 def reap(db: sqlite_utils.Database) -> list[int]:
-    """Mark running/queued jobs whose process is gone as ``interrupted``; return their ids."""
+    """Mark running/queued jobs whose process is gone as ``interrupted``; return their ids.
+
+    The update re-checks the pid it judged, so a job claimed again meanwhile by a live worker stays.
+    """
     rows = db.execute(
         "SELECT id, pid, coalesce(started_at, created_at) FROM jobs "
         "WHERE status IN ('running', 'queued') AND pid IS NOT NULL"
     ).fetchall()
-    dead = [job_id for job_id, pid, claimed in rows if not process_alive(pid, claimed)]
+    dead = [(job_id, pid) for job_id, pid, claimed in rows if not process_alive(pid, claimed)]
+    reaped = []
     if dead:
         with write_transaction(db) as conn:
-            for job_id in dead:
-                conn.execute(
+            for job_id, pid in dead:
+                cur = conn.execute(
                     "UPDATE jobs SET status = 'interrupted', finished_at = ?, "
                     "error = coalesce(error, 'the process running this job stopped unexpectedly') "
-                    "WHERE id = ? AND status IN ('running', 'queued')",
-                    (utc_now(), job_id),
+                    "WHERE id = ? AND pid = ? AND status IN ('running', 'queued')",
+                    (utc_now(), job_id, pid),
                 )
-    return dead
+                if cur.rowcount:
+                    reaped.append(job_id)
+    return reaped
 
 
 # --------------------------------------------------------------------------- writing
@@ -213,10 +206,12 @@ def create(db: sqlite_utils.Database, kind: str, params: Mapping[str, Any] | Non
 def start_job(
     db: sqlite_utils.Database, kind: str, params: Mapping[str, Any] | None = None, *, job_id: int | None = None
 ) -> Job:
-    """Claim a job for *this* process (status ``running``, our pid): a new one, or ``job_id``.
+    """Claim a job for *this* process (status ``running``, our pid, ``started_at`` now): a new one, or ``job_id``.
 
     Claiming an existing job is how a launched subprocess takes over the row made for it, and how
-    a resumed job starts again; a job that is running in a live process cannot be claimed twice.
+    a resumed job starts again. The claim is one ``UPDATE … WHERE status IN (claimable)``: of two
+    processes claiming the same job at once exactly one gets it, the other an :class:`InputError`.
+    A ``running`` job whose worker is gone is reaped (``interrupted``) first, so it can be claimed.
     """
     now = utc_now()
     if job_id is None:
@@ -232,19 +227,22 @@ def start_job(
     job = get(db, job_id)
     if job.kind != kind:
         raise InputError(f"job {job_id} is a {job.kind} job, not {kind}", field="job")
+    if job.status == "running":
+        reap(db)
+    with write_transaction(db) as conn:
+        claimed = conn.execute(
+            "UPDATE jobs SET status = 'running', pid = ?, started_at = ?, finished_at = NULL, error = NULL "
+            f"WHERE id = ? AND status IN ({', '.join('?' * len(CLAIMABLE))})",
+            (os.getpid(), now, job_id, *CLAIMABLE),
+        ).rowcount
+    job = get(db, job_id)
+    if claimed == 1:
+        return job
     if job.status == "cancelled":
         raise JobCancelled(f"job {job_id} was cancelled before it started")
     if job.status == "done":
         raise InputError(f"job {job_id} has already finished", field="job")
-    if job.status == "running" and job.pid != os.getpid() and process_alive(job.pid, job.started_at):
-        raise InputError(f"job {job_id} is already running (pid {job.pid})", field="job")
-    with write_transaction(db) as conn:
-        conn.execute(
-            "UPDATE jobs SET status = 'running', pid = ?, started_at = ?, finished_at = NULL, "
-            "error = NULL WHERE id = ?",
-            (os.getpid(), now, job_id),
-        )
-    return get(db, job_id)
+    raise InputError(f"job {job_id} is already running (pid {job.pid}); a job has one worker at a time", field="job")
 
 
 def update(
@@ -281,14 +279,18 @@ def finish(db: sqlite_utils.Database, job_id: int, status: str, error: str | Non
 
 
 def cancel(db: sqlite_utils.Database, job_id: int) -> Job:
-    """Ask a job to stop. A queued job is cancelled at once; a running one stops at its next update."""
+    """Ask a job to stop. A queued job no live process holds is cancelled at once; a running one
+    stops at its next update. Each write re-checks the status, so a claim racing it is not torn."""
     job = get(db, job_id)
     if job.finished:
         return job
     with write_transaction(db) as conn:
-        conn.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job.id,))
+        conn.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND status IN ('queued', 'running')", (job.id,))
         if job.status == "queued" and not process_alive(job.pid, job.started_at or job.created_at):
-            conn.execute("UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ?", (utc_now(), job.id))
+            conn.execute(
+                "UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ? AND status = 'queued'",
+                (utc_now(), job.id),
+            )
     reap(db)
     return get(db, job_id)
 
@@ -334,6 +336,14 @@ class JobHandle:
         self.status = status
 
 
+def _close(handle: JobHandle, status: str, error: str | None = None) -> None:
+    """Record how the work ended, unless the store itself refuses (locked, full, read-only): then the
+    original error is what the user must see, and the job is reaped as ``interrupted`` once we exit."""
+    if handle.status is None:
+        with contextlib.suppress(sqlite3.Error):
+            handle.finish(status, error)
+
+
 @contextlib.contextmanager
 def running(
     db: sqlite_utils.Database, kind: str, params: Mapping[str, Any] | None = None, *, job_id: int | None = None
@@ -348,15 +358,12 @@ def running(
     try:
         yield handle
     except JobCancelled:
-        if handle.status is None:
-            handle.finish("cancelled")
+        _close(handle, "cancelled")
     except KeyboardInterrupt:
-        if handle.status is None:
-            handle.finish("interrupted", "interrupted by the user")
+        _close(handle, "interrupted", "interrupted by the user")
         raise
     except BaseException as exc:
-        if handle.status is None:
-            handle.finish("failed", str(exc) or type(exc).__name__)
+        _close(handle, "failed", str(exc) or type(exc).__name__)
         raise
     else:
         if handle.status is None:

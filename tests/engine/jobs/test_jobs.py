@@ -6,16 +6,20 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
+from radcurate.engine.contracts import plugins
 from radcurate.engine.errors import InputError
+from radcurate.engine.extraction import runner
 from radcurate.engine.jobs import launch as job_launch
 from radcurate.engine.jobs import records as jobs
 from radcurate.engine.project import Project
-from radcurate.engine.store.database import utc_now
+from radcurate.engine.store.database import connect, utc_now
 from tests.conftest import add_studies
 
 
@@ -122,3 +126,68 @@ def test_background_extraction_job_runs_and_an_interrupted_job_resumes(project: 
     assert len(project.silver("s3")) == 18
     with pytest.raises(InputError, match="only cancelled, failed, interrupted jobs resume"):
         project.resume_job(job.id)
+
+
+def test_two_claimers_of_one_job_one_wins_the_other_is_told(project: Project) -> None:
+    queued = jobs.create(project.db, "extract", {"extractor": "rules"})
+    barrier = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def claim() -> None:
+        db = connect(project.path / "radcurate.db")  # every thread its own connection
+        try:
+            barrier.wait()
+            jobs.start_job(db, "extract", job_id=queued.id)
+            outcomes.append("claimed")
+        except InputError as exc:
+            outcomes.append(str(exc))
+        finally:
+            db.conn.close()
+
+    threads = [threading.Thread(target=claim) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("claimed") == 1, outcomes
+    refused = [o for o in outcomes if o != "claimed"]
+    assert len(refused) == 5 and all(f"job {queued.id} is already running (pid {os.getpid()})" in o for o in refused)
+    assert project.job(queued.id).status == "running"
+    with pytest.raises(InputError, match="already running"):  # claiming again, even by the winner, is refused
+        jobs.start_job(project.db, "extract", job_id=queued.id)
+
+
+def test_a_zombie_or_gone_process_is_dead_and_its_job_can_be_claimed_again(project: Project) -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 20
+    while psutil.Process(child.pid).status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not jobs.process_alive(child.pid, utc_now())  # exited, not yet waited for: a zombie
+    job = jobs.start_job(project.db, "train")
+    project.db.execute("UPDATE jobs SET pid = ? WHERE id = ?", [child.pid, job.id])
+    child.wait()
+    assert not jobs.process_alive(child.pid, utc_now())  # gone
+    claimed = jobs.start_job(project.db, "train", job_id=job.id)  # the dead worker's job is reaped, then claimed
+    assert (claimed.status, claimed.pid) == ("running", os.getpid())
+
+
+def test_a_cancel_after_the_last_report_still_ends_done(project: Project) -> None:
+    add_studies(project, {"s1": "Cardiomegaly.", "s2": "No pleural effusion."})
+    rules = plugins.create("extractors", "rules")
+
+    class CancelledAtTheEnd:
+        """The rules extractor, with a cancel arriving from another process while it labels the last report."""
+
+        name, version = "rules", rules.version
+        calls = 0
+
+        def extract(self, text: str, vocabulary):  # noqa: ANN001, ANN201 - the extractor contract
+            self.calls += 1
+            if self.calls == 2:
+                with Project.open(project.path) as other:
+                    other.cancel_job(other.jobs()[0].id)
+            return rules.extract(text, vocabulary)
+
+    summary = runner.run_extraction(project, CancelledAtTheEnd())
+    job = project.job(summary.job)
+    assert (summary.status, summary.labelled, job.status, job.cancel_requested) == ("done", 2, "done", True)

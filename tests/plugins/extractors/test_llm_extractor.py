@@ -332,3 +332,47 @@ def test_job_record_holds_no_secret_and_names_the_key_variable(project: Project,
     source = project.label_sources()[0]
     assert source.details["api_key_env"] == "OPENAI_API_KEY" and source.details["model"] == MODEL
     assert LLM_TEST_KEY not in json.dumps(source.details) + json.dumps(job.as_json())
+
+
+def test_a_rerun_over_bad_answers_leaves_the_quarantine_count_unchanged(project: Project, llm_server) -> None:
+    add_studies(project, reports(2))
+    add_studies(
+        project,
+        {
+            "bad_json": "Cardiomegaly. [bad-json]",
+            "refused": "Cardiomegaly. [refusal]",
+            "invented": "Cardiomegaly. [invented-quote]",
+        },
+    )
+    extract(project, llm_server)
+    first = [(r.path, r.field, r.reason) for r in project.quarantine()]
+    assert len(first) == 3 and project.status()["quarantined"] == 3
+    for _ in range(2):  # the same bad answers (from the cache) met twice more
+        assert extract(project, llm_server).quarantined == 2
+    again = project.quarantine()
+    assert [(r.path, r.field, r.reason) for r in again] == first
+    assert {r.path: r.seen for r in again} == {"bad_json": 3, "refused": 3, "invented": 1}  # labelled once
+    assert project.status()["quarantined"] == 3
+
+
+def test_every_request_failing_exits_1_saying_why_however_few_reports(project: Project) -> None:
+    add_studies(project, reports(1))
+    import socket
+
+    with socket.socket() as closed:  # a port nobody listens on: connection refused
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "radcurate.engine.cli", "extract", str(project.path), "--extractor", "llm"]
+        + ["--model", MODEL, "--base-url", f"http://127.0.0.1:{port}/v1", "--max-retries", "0", "--timeout", "2"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OPENAI_API_KEY": LLM_TEST_KEY},
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert "every request failed (1 of 1)" in line and "connection" in line.lower(), line
+    job = project.jobs()[0]
+    assert job.status == "failed" and "every request failed" in job.error
