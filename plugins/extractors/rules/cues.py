@@ -15,6 +15,7 @@ twice (a longer cue always beats a shorter one at the same position):
 ``verb``       a finite verb or copula: the mark of a new clause
 
 ``both_unc``   hedges the words on both sides (``atelectasis versus consolidation``)
+``colon_neg``  ``: none`` after a finding (``Atelectasis: none``), only at the end of its clause
 
 Phrasing follows English radiology reports. Words that mean "seen" only in CT-RATE's translations
 from Turkish (``selected``, ``followed``, ``monitored`` render ``seçildi``/``izlendi``) are not
@@ -35,7 +36,13 @@ SEEN_WORDS: tuple[str, ...] = (
     "perceived", "displayed", "confirmed", "detectable", "identifiable", "discernible", "conspicuous",
 )  # fmt: skip
 _BE = "{is|are|was|were|has been|have been|had been|be|been|could be|can be|could|can|did|does|do|}"
-_CHANGE = "{change|changes|difference|differences|increase|progression|regression|decrease|growth}"
+_CHANGE = (
+    "{change|changes|difference|differences|increase|progression|regression|decrease|growth|enlargement|"
+    "interval change|interval changes|interval increase|interval decrease|interval growth|interval progression|"
+    "worsening|improvement|deterioration|interval worsening|interval improvement}"
+)
+_THERE = "{there is |there are |there was |there were |there has been |}"
+_MODIFIER = "{significant |apparent |obvious |marked |notable |remarkable |appreciable |definite |measurable |}"
 
 
 def cue_templates(
@@ -51,8 +58,9 @@ def cue_templates(
 
 _CUES: dict[str, list[str]] = {
     "pseudo": [
-        "no {significant |apparent |obvious |marked |notable |remarkable |interval |}" + _CHANGE,
-        "no {significant |}" + _CHANGE + " in",
+        # a change that did not happen says nothing against the finding that did not change
+        _THERE + "no " + _MODIFIER + _CHANGE,
+        _THERE + "no " + _MODIFIER + _CHANGE + " {in|of}",
         "not {significantly |}{changed|different|increased|progressed|only|necessarily}",
         "without {significant |any |}" + _CHANGE,
         "{did|does|do} not {reach|exceed|show|create|cause|contain|have}",
@@ -68,23 +76,31 @@ _CUES: dict[str, list[str]] = {
     "post_unc": [
         "{cannot|can not|could not|can't|not} {be |}{excluded|ruled out}",
         "{should|must|is to|are to} be {excluded|ruled out|kept in mind|considered}",
-        "{is|are|was|were} {suspected|questionable|possible|uncertain|not excluded}",
+        "{is|are|was|were|seems|appears|is considered|are considered|considered|thought|felt} {suspected|questionable|"
+        "possible|uncertain|not excluded|unlikely|less likely|not likely|doubtful|equivocal|indeterminate|"
+        "borderline|not certain}",
+        "{may|might|could} {also |}be {present|seen|noted|visible|evident|there}",
         "in the differential diagnosis",
     ],
     "post_neg": [
         _BE + " not {been |be |}{clearly |definitely |significantly |}{SEEN}",
         "cannot be {SEEN}",
         "{is|are|was|were|or|} {absent|negative}",
-        "{has|have|had} {completely |}{disappeared|resolved|been lost|regressed completely}",
-        "{disappeared|resolved}",
+        "{has|have|had} {completely |since |now |fully |}{disappeared|resolved|cleared|been lost|regressed completely}",
+        "{disappeared|resolved|cleared}",
+        # "is no longer visible": resolution over time
+        "{is|are|was|were|} no longer {SEEN}",
+        # a size or wall said to be normal denies the enlargement or thickening that names the finding
+        "{is|are|was|were|} not {significantly |}{enlarged|thickened|dilated|widened}",
         "{completely|totally} regressed",
         "{is|are|was|were|has been|have been} {ruled out|excluded}",
         "{was|were|has been|have been|had been} {removed|extracted|withdrawn}",
     ],
     "pre_neg": [
         "no {evidence|sign|signs|finding|findings|appearance|indication|suggestion} {of|for|to suggest}",
-        "{absence|lack|resolution|disappearance} of",
-        "free of",
+        "{absence|lack|resolution|disappearance|clearing} of",
+        "{free|clear} of",
+        "{there is |there are |}no longer {any |}",
         "negative for",
         "without",
         "neither",
@@ -105,8 +121,20 @@ _CUES: dict[str, list[str]] = {
         "{cannot|can not|could not} {exclude|rule out}",
         "rule out",
         "differential diagnosis {of|includes|include|}",
-        "{versus|vs}",
         "to be considered",
+        "{likely|most likely|more likely|less likely|unlikely|not likely} {to be |to represent |}",
+        "{borderline|indeterminate|doubtful}",
+        "differential {diagnoses|considerations|} {include|includes}",
+    ],
+    "both_unc": [
+        "{versus|vs}",
+        "{is|are|was|were} {unlikely|less likely|likely|more likely|most likely|probably} to {be|represent|reflect}",
+    ],
+    # "Atelectasis: none": negates what comes before the colon, but only when nothing follows it in
+    # its clause ("Findings: no effusion" is an ordinary "no"); see negation.py
+    "colon_neg": [
+        "{:|-} {none|no|nil|absent|negative|not present|not seen|not identified|not detected|not evident}",
+        "{:|-} none {seen|identified|detected|noted|present|evident}",
     ],
     "term": [
         "but",

@@ -66,7 +66,8 @@ def cue_lexicon(seen: tuple[str, ...] = SEEN_WORDS, extra: ExtraCues = ()) -> Le
     sequences = [[r"\s+" if ch == " " else re.escape(ch) for ch in phrase] for phrase in kinds]
     kinds[","] = "break"
     kinds["?"] = "qmark"
-    return re.compile(r"\b" + trie_regex(sequences) + r"\b|,|\?"), kinds
+    # ": none" and "- none" start at their punctuation, which has no word boundary before a space
+    return re.compile(r"(?:\b|(?=[:\-]))" + trie_regex(sequences) + r"\b|,|\?"), kinds
 
 
 _SPACES = re.compile(r"\s+")
@@ -110,7 +111,15 @@ def sentence_scopes(low: str, start: int, end: int, lexicon: Lexicon | None = No
         kind = kinds.get(token)
         if kind is None:
             kind = kinds[_SPACES.sub(" ", token)]
-        cues.append((kind, *m.span()))
+        c_start, c_end = m.span()
+        if kind == "colon_neg":
+            if low[c_end:end].strip(_CLAUSE_END):  # "Findings: no effusion": an ordinary cue after the colon
+                word = low.index(token.lstrip(":- \t\r\n")[:2], c_start + 1)
+                rest = _SPACES.sub(" ", low[word:c_end])
+                kind, c_start = kinds.get(rest, "post_neg" if rest.startswith("not ") else "pre_neg"), word
+            else:
+                kind = "post_neg"
+        cues.append((kind, c_start, c_end))
         scoped = scoped or kind in _SCOPED
     if not scoped:
         return _NO_SCOPES
@@ -119,19 +128,30 @@ def sentence_scopes(low: str, start: int, end: int, lexicon: Lexicon | None = No
     uncertain: list[tuple[int, int]] = []
     for kind, c_start, c_end in cues:
         if kind == "pre_neg":
-            negated.append((c_end, clauses.forward_end(c_end)))
+            negated.append((c_end, clauses.forward_end(c_end, low.startswith(_PREPOSITIONS, c_start))))
         elif kind == "post_neg":
             negated.append((clauses.backward_start(c_start), c_start))
         elif kind == "pre_unc":
             uncertain.append((c_end, clauses.forward_end(c_end)))
         elif kind == "post_unc":
             uncertain.append((clauses.backward_start(c_start), c_start))
+        elif kind == "both_unc":  # "atelectasis versus consolidation": both sides are in doubt
+            uncertain.append((clauses.backward_start(c_start), c_start))
+            uncertain.append((c_end, clauses.forward_end(c_end)))
         elif kind == "qmark":
             uncertain.append((clauses.question_start(c_start), c_start))
     return SentenceScopes(tuple(negated), tuple(uncertain))
 
 
-_SCOPED = frozenset({"pre_neg", "post_neg", "pre_unc", "post_unc", "qmark"})
+_SCOPED = frozenset({"pre_neg", "post_neg", "pre_unc", "post_unc", "both_unc", "qmark"})
+_CLAUSE_END = " \t\r\n.;,)!"
+_PARTICIPLE = re.compile(
+    r"\s*(?:previously\s+|already\s+|also\s+)?(?:seen|noted|described|identified|reported|demonstrated|detected|"
+    r"observed|measuring|known|mentioned)\b"
+)
+_PREPOSITIONS = ("without", "absence of", "lack of", "free of", "clear of", "negative for")
+_DETERMINER = re.compile(r"\s*(?:the|a|an|there|this|these|those|it|its|both|another|his|her|their)\b")
+_COORDINATOR = re.compile(r"\b(?:or|and|nor|as well as|and/or)\b|/")
 _VERBS = frozenset({"verb", "post_neg", "post_unc"})
 _MODALS = ("may ", "might ", "could ", "can ")  # hedging cues that are also the verb of their clause
 
@@ -166,6 +186,11 @@ class _Clauses:
                     hidden.append((comma_before, closing + 1))
             else:
                 relatives.append(e)
+        # a participial phrase set off by commas is a parenthesis too: "The nodule, seen on the prior
+        # study, is no longer present"
+        for first, second in zip(commas, commas[1:], strict=False):
+            if _PARTICIPLE.match(low, first + 1, second) and not any(a <= first < b for a, b in hidden):
+                hidden.append((first, second + 1))
 
         self.hidden = hidden
 
@@ -190,11 +215,32 @@ class _Clauses:
         i = bisect_left(self.verbs, a)
         return i < len(self.verbs) and self.verbs[i] < b
 
+    def _clause_after_comma(self, i: int, limit: int, prepositional: bool) -> bool:
+        """Whether the comma ``breaks[i]`` opens a clause of its own: the words after it carry a verb
+        before any ``or``/``and``/``nor``, and either the cue was a preposition (``Without effusion,
+        atelectasis is seen``) or the words open with a determiner (``No effusion, the heart is
+        enlarged``). A list shares its verb: ``No nodule, mass or effusion is seen``, ``no mass,
+        nodule-infiltration was detected``."""
+        b_start, b_end = self.breaks[i]
+        if self.low[b_start] != ",":
+            return False
+        if not prepositional and _DETERMINER.match(self.low, b_end) is None:
+            return False
+        nxt = self.breaks[i + 1][0] if i + 1 < len(self.breaks) else limit
+        j = bisect_left(self.verbs, b_end)
+        if j == len(self.verbs) or self.verbs[j] >= min(nxt, limit):
+            return False
+        return _COORDINATOR.search(self.low, b_end, self.verbs[j]) is None
+
     def _parenthesis(self, pos: int) -> tuple[int, int] | None:
         return next(((a, b) for a, b in self.hidden if a <= pos < b), None)
 
-    def forward_end(self, pos: int) -> int:
-        """End of a forward scope starting at ``pos``."""
+    def forward_end(self, pos: int, prepositional: bool = False) -> int:
+        """End of a forward scope starting at ``pos``.
+
+        ``prepositional``: the cue is a preposition (``without``, ``in the absence of``), so what it
+        negates cannot be the subject of a verb after the next comma.
+        """
         inside = self._parenthesis(pos)
         if inside is not None:  # a cue inside ", which ...," governs only that clause
             return inside[1]
@@ -206,6 +252,8 @@ class _Clauses:
             if b_start >= limit:
                 break
             if self._has_verb(seg_start, b_start):
+                return b_start
+            if self._clause_after_comma(i, limit, prepositional):
                 return b_start
             if b_start in self.clause_starts:
                 nxt = self.breaks[i + 1][0] if i + 1 < len(self.breaks) else limit

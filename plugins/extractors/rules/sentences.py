@@ -6,7 +6,8 @@ decimals and dates (``3.5 mm``, ``26.03.2018``), numbered impressions (``1. Left
 hard-wrapped lines in the middle of a sentence, bullets (``•``), and CT-RATE's habit of separating
 impression items with bare quote marks (``" Hiatal hernia " Emphysema``). Clause marks ``;`` and
 ``:`` also end a unit here, because negation never reaches across them in practice
-(``When examined in the lung parenchyma window; Aeration ... is normal``).
+(``When examined in the lung parenchyma window; Aeration ... is normal``) — except a colon that
+only introduces a short answer (``Atelectasis: none.``), which stays with its finding.
 
 Sections: a header (``FINDINGS:``, ``Impression``, ``Conclusion``, ``Clinical history:`` ...) at
 the start of a line, alone on it or followed by a colon, opens a section that lasts until the
@@ -80,7 +81,10 @@ _BOUNDARY = re.compile(
         (?<!\b(?i:dr)\.)(?<!\b(?i:vs)\.)(?<!\b(?i:approx)\.)(?<!\b(?i:fig)\.)(?<!\b(?i:nr)\.)
         (?<!\b(?i:e\.g)\.)(?<!\b(?i:i\.e)\.)
         (?!(?<=\b(?i:no)\.)\s*\d)             # ... but not after an abbreviation (no. 3)
-      | (?<=[;:]) (?!(?<=\d.)\d)               # clause marks, not times or ratios (7:34, 1:2)
+      | (?<=[;:]) (?!(?<=\d.)\d)               # clause marks, not times or ratios (7:34, 1:2),
+        (?!(?<=:)[ \t]*(?i:none(?:[ \t]+(?:seen|identified|detected|noted|present|evident))?|no|nil|absent|negative|
+                            not[ \t]+(?:present|seen|identified|detected|evident))
+           [ \t]*(?:[.;,)\n]|$))                # nor a short answer (Atelectasis: none.)
       | (?<=["“”•·●▪■])                        # quote marks (CT-RATE impression items), bullets
       | (?<=\n) (?=[ \t\r]*\n)                 # a blank line
       | (?<=\n) (?=[ \t]*(?:\d{1,2}[.)]|[-*])\s)   # a line that starts a list item
