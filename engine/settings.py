@@ -26,13 +26,21 @@ class PreprocessingSettings:
     """How a volume becomes a network input (DESIGN §4); the cache key hashes all of these."""
 
     spacing: tuple[float, float, float] = _doc("target voxel size in mm along X (L), Y (P), Z (S)", (1.5, 1.5, 3.0))
-    hu_min: float = _doc("lower HU clip", -1000.0)
-    hu_max: float = _doc("upper HU clip", 200.0)
+    windows: tuple[tuple[float, float], ...] = _doc(
+        "HU windows, one input channel each: [[lo, hi], ...]; each clips HU to [lo, hi] then scales "
+        "(HU + scale_offset) / scale_divisor (the seed's [-1000, 200] hides metal and calcium: add a wide "
+        "window such as [-200, 1500] to learn devices and calcifications)",
+        ((-1000.0, 200.0),),
+    )
     scale_offset: float = _doc("scaled = (HU + scale_offset) / scale_divisor", 400.0)
     scale_divisor: float = _doc("see scale_offset; (x+400)/600 maps [-1000, 200] to [-1, 1]", 600.0)
     shape: tuple[int, int, int] = _doc(
         "crop/pad size in voxels along X, Y, Z (train: random crop, eval: centre)", (192, 192, 96)
     )
+
+
+#: The seed's lung/soft-tissue window plus a wide bone/metal window: what both presets use.
+TWO_WINDOWS: tuple[tuple[float, float], ...] = ((-1000.0, 200.0), (-200.0, 1500.0))
 
 
 #: The label conventions the built-in extractors know (see the rules extractor's conventions files).
@@ -66,6 +74,32 @@ class LLMSettings:
     max_retries: int = _doc("client retries with backoff on 429/5xx/timeouts", 5)
 
 
+UNCERTAIN_AS = ("masked", "0", "1")
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """How models learn from the project's labels (engine/training/); paper values are MONAI's GPU defaults."""
+
+    uncertain: str = _doc("what an 'uncertain' label trains as: 'masked' (no loss), '0' or '1'", "masked")
+    gold_weight: float = _doc("loss weight of a label readers decided (adjudicated or agreed)", 1.0)
+    silver_weight: float = _doc("loss weight of an extractor's silver label", 0.5)
+    val_fraction: float = _doc("share of patients in the validation split (fixed per project once drawn)", 0.15)
+    test_fraction: float = _doc("share of patients in the locked test split", 0.15)
+    split_seed: int = _doc("seed of the patient-level split (recorded with the split)", 0)
+    seed: int = _doc("seed of weights, batches and augmentation (same seed, same run)", 0)
+    epochs: int = _doc("training epochs", 40)
+    batch_size: int = _doc("studies per optimiser step (per process under torchrun)", 4)
+    learning_rate: float = _doc("AdamW peak learning rate", 1e-3)
+    weight_decay: float = _doc("AdamW weight decay", 1e-4)
+    warmup_epochs: float = _doc("linear warm-up length in epochs, then cosine decay to 0", 2.0)
+    widen_factor: float = _doc("MONAI resnet18 width multiplier (0.5 on CPUs)", 1.0)
+    conv1_t_size: int = _doc("MONAI resnet18 first-convolution kernel size", 7)
+    conv1_t_stride: int = _doc("MONAI resnet18 first-convolution stride", 1)
+    augment: bool = _doc("MONAI random crop, intensity scale/shift and Gaussian noise on training volumes", True)
+    select: str = _doc("which epoch's weights a run keeps: 'last' or 'best' (validation macro AUC)", "last")
+
+
 @dataclass(frozen=True)
 class Settings:
     """All project settings; sections map to TOML tables of the same name."""
@@ -74,14 +108,16 @@ class Settings:
     preprocessing: PreprocessingSettings = field(default_factory=PreprocessingSettings)
     extraction: ExtractionSettings = field(default_factory=ExtractionSettings)
     llm: LLMSettings = field(default_factory=LLMSettings)
+    training: TrainingSettings = field(default_factory=TrainingSettings)
 
 
 PRESETS: dict[str, Settings] = {
-    "paper": Settings(preset="paper"),
+    "paper": Settings(preset="paper", preprocessing=PreprocessingSettings(windows=TWO_WINDOWS)),
     # CPU-sized: what `radcurate demo`, the benchmarks and the acceptance checks use.
     "demo": Settings(
         preset="demo",
-        preprocessing=PreprocessingSettings(spacing=(5.0, 5.0, 8.0), shape=(64, 64, 32)),
+        preprocessing=PreprocessingSettings(spacing=(5.0, 5.0, 8.0), shape=(64, 64, 32), windows=TWO_WINDOWS),
+        training=TrainingSettings(batch_size=8, widen_factor=0.5, conv1_t_size=3, conv1_t_stride=2),
     ),
 }
 
@@ -93,7 +129,22 @@ def preset(name: str) -> Settings:
         raise InputError(f"unknown preset {name!r}; expected one of: {', '.join(PRESETS)}", field="preset") from None
 
 
+def _coerce_windows(value: Any, where: str, path: Path) -> tuple[tuple[float, float], ...]:
+    """``[[lo, hi], ...]`` (at least one, lo < hi, HU) → a tuple of float pairs."""
+    ok = isinstance(value, list) and value and all(isinstance(w, list) and len(w) == 2 for w in value)
+    if not ok or not all(isinstance(v, int | float) and not isinstance(v, bool) for w in value for v in w):
+        raise InputError(
+            "expected a list of [lo, hi] HU pairs, e.g. [[-1000, 200], [-200, 1500]]", path=path, field=where
+        )
+    windows = tuple((float(lo), float(hi)) for lo, hi in value)
+    if any(lo >= hi for lo, hi in windows):
+        raise InputError("each HU window needs lo < hi", path=path, field=where)
+    return windows
+
+
 def _coerce(value: Any, default: Any, where: str, path: Path) -> Any:
+    if where.endswith("preprocessing.windows"):
+        return _coerce_windows(value, where, path)
     if isinstance(default, tuple):
         if not isinstance(value, list) or len(value) != len(default):
             raise InputError(f"expected a list of {len(default)} numbers", path=path, field=where)
@@ -110,6 +161,10 @@ def _coerce(value: Any, default: Any, where: str, path: Path) -> Any:
 
 
 def _build(cls: type, data: dict[str, Any], prefix: str, path: Path) -> Any:
+    if cls is PreprocessingSettings and ("hu_min" in data or "hu_max" in data) and "windows" not in data:
+        # Files written before windows were a list: their single clip becomes the one window.
+        window = [data.get("hu_min", -1000.0), data.get("hu_max", 200.0)]
+        data = {k: v for k, v in data.items() if k not in ("hu_min", "hu_max")} | {"windows": [window]}
     defaults = cls()
     names = {f.name for f in dataclasses.fields(cls)}
     for key in data:
@@ -139,6 +194,10 @@ def load(path: str | Path) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"invalid TOML ({exc})", path=path) from None
     settings: Settings = _build(Settings, data, "", path)
+    if settings.training.uncertain not in UNCERTAIN_AS:
+        raise InputError(f"expected one of: {', '.join(UNCERTAIN_AS)}", path=path, field="training.uncertain")
+    if settings.training.select not in ("last", "best"):
+        raise InputError("expected 'last' or 'best'", path=path, field="training.select")
     if settings.extraction.conventions not in LABEL_CONVENTIONS:
         raise InputError(
             f"unknown label conventions {settings.extraction.conventions!r}; expected one of: "

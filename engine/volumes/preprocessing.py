@@ -4,12 +4,16 @@ The chain, every number from ``[preprocessing]`` in ``radcurate.toml``:
 
 1. ``Spacing(pixdim=spacing, mode="bilinear", padding_mode="border")`` on the volume's LPS affine
    (array axes X=L, Y=P, Z=S; spacing in mm);
-2. ``ScaleIntensityRange(a_min=hu_min, a_max=hu_max, b_min=(hu_min+offset)/divisor,
-   b_max=(hu_max+offset)/divisor, clip=True)``: clip HU then ``(HU + offset) / divisor``, so the
-   paper values map [-1000, 200] HU to [-1, 1];
-3. ``SpatialPad(shape, method="symmetric")`` with the value of ``hu_min`` after scaling (air, not
-   0: a zero pad would read as -400 HU soft tissue);
+2. per HU window ``[lo, hi]`` of ``windows`` (one output channel each, in order):
+   ``ScaleIntensityRange(a_min=lo, a_max=hi, b_min=(lo+offset)/divisor, b_max=(hi+offset)/divisor,
+   clip=True)``: clip HU then ``(HU + offset) / divisor``, so the paper window [-1000, 200] HU maps
+   to [-1, 1] and a wide window [-200, 1500] HU to [1/3, 19/6] (the same HU gives the same value in
+   every channel; only the clip differs, so metal and calcium stay distinct from bone and contrast);
+3. ``SpatialPad(shape, method="symmetric")`` with each channel's air value (its ``lo`` after
+   scaling, not 0: a zero pad would read as -400 HU soft tissue);
 4. eval: ``CenterSpatialCrop(shape)``; train: ``RandSpatialCrop(shape)`` (:func:`random_crop`).
+
+Arrays are float32 ``(C, X, Y, Z)``, ``C = len(windows)``, even for one window.
 
 Steps 1–3 are deterministic and are what the cache holds, in ``project/cache/`` as
 ``<volume checksum>-<settings hash>.npy`` (float32, written atomically): a hit reads one file and
@@ -36,7 +40,9 @@ from radcurate.engine.files import atomic
 from radcurate.engine.settings import PreprocessingSettings
 from radcurate.engine.volumes.volume import Volume
 
-PIPELINE_VERSION = "1"  # bump when the transform chain changes: every cache entry becomes a miss
+PIPELINE_VERSION = (
+    "2"  # 2: windows as channels, (C, X, Y, Z). Bump when the transform chain changes: every cache entry becomes a miss
+)
 
 
 def settings_hash(settings: PreprocessingSettings) -> str:
@@ -66,42 +72,37 @@ def _torch() -> Any:
 def resample_and_scale(volume: Volume, settings: PreprocessingSettings) -> np.ndarray:
     """Steps 1–3 of the module docstring: resampled, clipped, scaled, padded to at least ``shape``.
 
-    Returns a float32 ``(X, Y, Z)`` array in LPS order, each axis >= ``settings.shape``.
+    Returns a float32 ``(C, X, Y, Z)`` array in LPS order, one channel per HU window, each
+    spatial axis >= ``settings.shape``.
     """
     torch = _torch()
     from monai.data import MetaTensor
-    from monai.transforms import Compose, ScaleIntensityRange, Spacing, SpatialPad
+    from monai.transforms import ScaleIntensityRange, Spacing, SpatialPad
 
-    air = scaled(settings.hu_min, settings)
-    chain = Compose(
-        [
-            Spacing(pixdim=settings.spacing, mode="bilinear", padding_mode="border", dtype=np.float32),
-            ScaleIntensityRange(
-                a_min=settings.hu_min,
-                a_max=settings.hu_max,
-                b_min=air,
-                b_max=scaled(settings.hu_max, settings),
-                clip=True,
-            ),
-            SpatialPad(spatial_size=settings.shape, method="symmetric", mode="constant", value=air),
-        ]
-    )
     image = MetaTensor(
         torch.from_numpy(np.asarray(volume.array, dtype=np.float32)[None].copy()),
         affine=torch.as_tensor(np.asarray(volume.affine, dtype=np.float64)),
     )
+    channels = []
     with torch.no_grad():
-        out = chain(image)
-    return np.ascontiguousarray(out[0].detach().cpu().numpy(), dtype=np.float32)
+        resampled = Spacing(pixdim=settings.spacing, mode="bilinear", padding_mode="border", dtype=np.float32)(image)
+        for lo, hi in settings.windows:
+            air = scaled(lo, settings)
+            window = ScaleIntensityRange(a_min=lo, a_max=hi, b_min=air, b_max=scaled(hi, settings), clip=True)
+            pad = SpatialPad(spatial_size=settings.shape, method="symmetric", mode="constant", value=air)
+            clipped = torch.as_tensor(window(resampled))
+            channels.append(np.asarray(pad(clipped)[0].detach().cpu().numpy(), dtype=np.float32))
+    return np.ascontiguousarray(np.stack(channels))
 
 
 def center_crop(array: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
     """MONAI ``CenterSpatialCrop`` in numpy (same start ``size//2 - roi//2``; tested for parity).
 
-    Used on cache hits so serving a cached array needs neither torch nor monai.
+    ``array`` is ``(X, Y, Z)`` or ``(C, X, Y, Z)`` (channels kept). Used on cache hits so serving a
+    cached array needs neither torch nor monai.
     """
-    slices = []
-    for size, roi in zip(array.shape, shape, strict=True):
+    slices = [slice(None)] * (array.ndim - 3)
+    for size, roi in zip(array.shape[-3:], shape, strict=True):
         if roi >= size:
             slices.append(slice(None))
         else:
@@ -111,7 +112,7 @@ def center_crop(array: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
 
 
 def random_crop(array: np.ndarray, shape: tuple[int, int, int], seed: int | None = None) -> np.ndarray:
-    """Training crop: MONAI ``RandSpatialCrop(shape, random_size=False)`` seeded with ``seed``."""
+    """Training crop of ``(C, X, Y, Z)`` (or ``(X, Y, Z)``): MONAI ``RandSpatialCrop(shape)`` seeded with ``seed``."""
     torch = _torch()
     from monai.transforms import RandSpatialCrop
 
@@ -119,14 +120,15 @@ def random_crop(array: np.ndarray, shape: tuple[int, int, int], seed: int | None
     crop.set_random_state(seed=seed)
     # torch cannot wrap a read-only buffer (a cache hit is a read-only memmap): copy only then.
     writable = array if array.flags.writeable and array.flags.c_contiguous else np.array(array, order="C")
-    out = crop(torch.from_numpy(writable)[None])
-    return np.ascontiguousarray(np.asarray(out[0]), dtype=np.float32)
+    tensor = torch.from_numpy(writable)
+    out = crop(tensor if array.ndim == 4 else tensor[None])
+    return np.ascontiguousarray(np.asarray(out if array.ndim == 4 else out[0]), dtype=np.float32)
 
 
 def preprocess(
     volume: Volume, settings: PreprocessingSettings, *, train: bool = False, seed: int | None = None
 ) -> np.ndarray:
-    """The full chain without the cache: a float32 array of exactly ``settings.shape``."""
+    """The full chain without the cache: a float32 ``(C, *settings.shape)`` array."""
     full = resample_and_scale(volume, settings)
     return random_crop(full, settings.shape, seed) if train else center_crop(full, settings.shape)
 

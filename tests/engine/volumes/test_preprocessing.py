@@ -34,9 +34,23 @@ def test_clip_scale_pad_and_centre_crop_match_the_formula_exactly() -> None:
     out = preprocessing.preprocess(volume, settings)
     expected = np.full((32, 36, 20), -1.0, dtype=np.float32)  # pad = air = (-1000 + 400) / 600
     expected[:, 3:33, :] = np.clip((volume.array[4:36].astype(np.float32) + 400) / 600, -1, 1)
-    assert out.dtype == np.float32 and out.shape == (32, 36, 20)
-    assert np.abs(out - expected).max() < 1e-6
+    assert out.dtype == np.float32 and out.shape == (1, 32, 36, 20)  # one window, one channel
+    assert np.abs(out[0] - expected).max() < 1e-6
     assert out.min() == -1.0 and out.max() == 1.0  # [-1000, 200] HU → [-1, 1]
+
+
+def test_two_windows_are_two_channels_and_keep_metal_apart_from_bone() -> None:
+    volume = synthetic()
+    settings = PreprocessingSettings(spacing=(2.0, 2.0, 4.0), shape=(32, 36, 20), windows=((-1000, 200), (-200, 1500)))
+    out = preprocessing.preprocess(volume, settings)
+    assert out.shape == (2, 32, 36, 20)
+    hu = volume.array[4:36].astype(np.float32)
+    wide = np.clip((hu + 400) / 600, 1 / 3, 1900 / 600)
+    assert np.abs(out[1, :, 3:33, :] - wide).max() < 1e-5
+    assert (out[1, :, :3, :] == np.float32(1 / 3)).all()  # the wide channel pads with its own air
+    bone, metal = (hu > 300) & (hu < 600), hu > 1400
+    assert out[0][:, 3:33][bone].min() == out[0][:, 3:33][metal].max() == 1.0  # the seed window: the same
+    assert out[1][:, 3:33][bone].max() < out[1][:, 3:33][metal].min()  # the wide window: apart
 
 
 def test_resampling_follows_the_spacing_setting_and_keeps_lps_axes() -> None:
@@ -46,7 +60,7 @@ def test_resampling_follows_the_spacing_setting_and_keeps_lps_axes() -> None:
     marked[:10] = 200  # a bright slab on the patient's right (low X): must stay at low X
     volume = dataclasses.replace(volume, array=marked)
     settings = PreprocessingSettings(spacing=(4.0, 4.0, 8.0), shape=(8, 8, 4))
-    full = preprocessing.resample_and_scale(volume, settings)
+    full = preprocessing.resample_and_scale(volume, settings)[0]
     assert full.shape[0] == 20 and full.shape[2] == 10  # twice the voxel size, half the voxels
     assert full[:4].mean() == pytest.approx(1.0) and full[-6:].mean() == pytest.approx(-1.0)
 
@@ -73,8 +87,8 @@ def test_settings_hash_changes_with_every_setting() -> None:
     hashes = {preprocessing.settings_hash(base)}
     for name, value in [
         ("spacing", (1.0, 1.0, 1.0)),
-        ("hu_min", -1024.0),
-        ("hu_max", 400.0),
+        ("windows", ((-1024.0, 200.0),)),
+        ("windows", ((-1000.0, 200.0), (-200.0, 1500.0))),
         ("scale_offset", 0.0),
         ("scale_divisor", 1.0),
         ("shape", (64, 64, 32)),
@@ -103,11 +117,11 @@ def test_project_preprocessed_real_dicom_and_cache_hit_reads_no_dicom(imported, 
     assert settings == preset("demo").preprocessing
 
     first = project.preprocessed(series_id)
-    assert first.shape == settings.shape and first.dtype == np.float32 and len(loads) == 1
-    assert -1.0 <= first.min() and first.max() <= 1.0
+    assert first.shape == (2, *settings.shape) and first.dtype == np.float32 and len(loads) == 1
+    assert -1.0 <= first[0].min() and first[0].max() <= 1.0
     # 3 slices 1 mm apart = 3 mm of tissue, at 8 mm spacing = 1 slice, padded with air to 32.
-    tissue = [k for k in range(settings.shape[2]) if (first[:, :, k] > -1.0).any()]
-    assert len(tissue) == 1 and (first[:, :, : tissue[0]] == -1.0).all()
+    tissue = [k for k in range(settings.shape[2]) if (first[0, :, :, k] > -1.0).any()]
+    assert len(tissue) == 1 and (first[0, :, :, : tissue[0]] == -1.0).all()
     cached = list((project.path / "cache").iterdir())
     assert [p.name for p in cached] == [
         f"{project.series(project.study_ids()[0])[0].checksum}-{preprocessing.settings_hash(settings)}.npy"
@@ -118,7 +132,7 @@ def test_project_preprocessed_real_dicom_and_cache_hit_reads_no_dicom(imported, 
     assert np.array_equal(first, second) and len(loads) == 1
     assert type(second) is np.ndarray and second.flags.writeable  # a copy, not the cache's memmap
     train = project.preprocessed(series_id, train=True, seed=0)
-    assert train.shape == settings.shape and len(loads) == 1
+    assert train.shape == (2, *settings.shape) and len(loads) == 1
 
 
 def test_other_settings_miss_and_a_damaged_entry_is_rebuilt(imported) -> None:
@@ -133,7 +147,7 @@ def test_other_settings_miss_and_a_damaged_entry_is_rebuilt(imported) -> None:
     assert np.array_equal(first, rebuilt)
     other = dataclasses.replace(demo, shape=(32, 32, 16))
     small = preprocessing.preprocessed(folder, checksum, other, lambda: project.load_volume(series_id))
-    assert small.shape == (32, 32, 16) and len(list(folder.glob("*.npy"))) == 2
+    assert small.shape == (2, 32, 32, 16) and len(list(folder.glob("*.npy"))) == 2
     assert not list(folder.glob(".*.tmp"))
 
 
@@ -147,7 +161,8 @@ def test_real_nifti_chest_paper_preset_resamples_z_to_3mm_and_pads_with_air(shar
     assert volume.shape == (122, 102, 112) and np.allclose(volume.spacing, 1.5)
     settings = preset("paper").preprocessing
     out = preprocessing.preprocess(volume, settings)
-    assert out.shape == (192, 192, 96)
+    assert out.shape == (2, 192, 192, 96)
+    out = out[0]
     inside = np.argwhere(out > -1.0)  # everything above -1000 HU: the scanned field of view
     extent = inside.max(axis=0) - inside.min(axis=0) + 1
     assert extent[2] == 56  # 112 slices × 1.5 mm = 168 mm at 3 mm
