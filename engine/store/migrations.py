@@ -344,6 +344,31 @@ def m006_curate(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="m005_learning")
+def m005_learning(db: sqlite_utils.Database) -> None:
+    """The recorded patient-level split, and what the model registry keeps beyond m003.
+
+    ``splits``: one row per study, drawn once per project (engine/training/splits.py) and then
+    fixed, so a study never moves from test to train when labels or studies are added.
+    ``models`` gains the start mode (supervised: ``scratch``; CLIP: ``scratch``/``init``/``locked``;
+    probe: ``probe``), the settings it trained with (JSON), the job that made it, and its status.
+    """
+    db.executescript(
+        """
+        CREATE TABLE splits (
+            study_id TEXT PRIMARY KEY REFERENCES studies(id),
+            patient TEXT NOT NULL,                -- DICOM PatientID where known, else the study id
+            split TEXT NOT NULL CHECK (split IN ('train', 'val', 'test')),
+            assigned_at TEXT NOT NULL
+        );
+        ALTER TABLE models ADD COLUMN start TEXT NOT NULL DEFAULT 'scratch';
+        ALTER TABLE models ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE models ADD COLUMN job_id INTEGER;
+        CREATE INDEX scores_study ON scores(study_id, model_id);
+        """
+    )
+
+
 def apply(db: sqlite_utils.Database) -> None:
     """Bring ``db`` to the newest schema."""
     migrations.apply(db)
