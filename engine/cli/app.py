@@ -59,6 +59,8 @@ COMMAND_MODULES = (
     "label_commands",
     "demo_command",
     "ship_commands",
+    "learning_commands",
+    "curate_commands",
 )
 
 
@@ -97,6 +99,19 @@ def _os_error_line(exc: OSError) -> str:
     return f"{where}{what}" + (f"; {todo}" if todo else "")
 
 
+def _import_sqlite_utils_without_pandas() -> None:
+    """sqlite-utils imports pandas when it is installed, only to map ``pd.Timestamp`` columns (the
+    engine never stores pandas values): that import is most of a command's start-up (about 1 s of
+    the 1.6 s). Hide pandas while sqlite-utils loads; anything importing pandas later gets it."""
+    if "sqlite_utils" in sys.modules or "pandas" in sys.modules:
+        return
+    sys.modules["pandas"] = None  # type: ignore[assignment]  # makes `import pandas` raise ImportError
+    try:
+        import sqlite_utils  # noqa: F401
+    finally:
+        del sys.modules["pandas"]
+
+
 def _fail(message: str) -> None:
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     sys.exit(1)
@@ -110,6 +125,7 @@ def run() -> None:
     see :func:`radcurate.engine.store.database.store_error`) and a file the system refused each
     print one line and exit 1 — never a traceback.
     """
+    _import_sqlite_utils_without_pandas()
     _register_commands()
     try:
         app()
