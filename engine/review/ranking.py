@@ -1,0 +1,209 @@
+"""Review priority: the studies whose silver labels are most likely wrong come first (DESIGN §4 Ranking).
+
+Each finding of a study not yet settled by readers contributes a weight in [0, 1] from:
+
+* ``model``: the newest supervised model's score disagrees with the shown silver label,
+  weight ``|y − p|`` (``y``: present → 1, absent / not mentioned → 0; uncertain → 0.5);
+* ``zero_shot``: the same against the newest CLIP model's zero-shot score, at half weight
+  (zero-shot scores are the weaker witness);
+* ``extractors``: another extractor labelled the same report text and reads the finding on the
+  other side of present/not present (0.8), or only one of them says uncertain (0.3);
+* ``uncertain``: the silver state itself is ``uncertain`` (0.5);
+* ``flagged``: the extractor flagged its evidence, e.g. a quote not found in the report (0.7);
+* ``readers``: readers disagree and nobody adjudicated yet (1.0, so it is settled soon).
+
+A study's priority is its strongest finding's weight plus a tenth of the rest (one clear error
+outranks many faint doubts; ties break on how many doubts). Findings a reader has decided carry
+no silver-error weight (the silver label no longer matters for them). Each row keeps its reasons
+(the finding, what the silver says, what the witness says), strongest first, so a reader sees
+why the case is up. Studies already reviewed (every finding decided: by ``reader`` if given,
+else by any reader) drop to the bottom in import order. Measured against random order by
+``benchmarks/ranking.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+from radcurate.engine.review.consensus import project_gold
+from radcurate.engine.review.silver import shown_states
+from radcurate.engine.store import labels as label_store
+from radcurate.engine.store import scores as score_store
+
+WEIGHTS = {"extractors": 0.8, "extractors_uncertain": 0.3, "uncertain": 0.5, "flagged": 0.7, "readers": 1.0}
+ZERO_SHOT_FACTOR = 0.5
+REST_FACTOR = 0.1
+#: Reasons weaker than this are kept out of the row's list (they still count in the priority).
+SHOWN_REASON = 0.5
+SILVER_VALUE = {"present": 1.0, "uncertain": 0.5, "absent": 0.0, "not_mentioned": 0.0}
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why one finding of a study is doubted."""
+
+    finding: str
+    kind: str  # model | zero_shot | extractors | uncertain | flagged | readers
+    weight: float
+    silver: str | None = None  # the shown silver state
+    score: float | None = None  # the model's / zero-shot score
+    other: str | None = None  # the other extractor's state, the readers' states, or the flags
+
+    def text(self) -> str:
+        if self.kind in ("model", "zero_shot"):
+            who = "model" if self.kind == "model" else "zero-shot"
+            return f"{self.finding}: silver {self.silver} vs {who} {self.score:.2f}"
+        if self.kind == "extractors":
+            return f"{self.finding}: silver {self.silver} vs other extractor {self.other}"
+        if self.kind == "readers":
+            return f"{self.finding}: readers disagree ({self.other})"
+        if self.kind == "flagged":
+            return f"{self.finding}: evidence flagged ({self.other})"
+        return f"{self.finding}: silver uncertain"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "finding": self.finding,
+            "kind": self.kind,
+            "weight": round(self.weight, 4),
+            "silver": self.silver,
+            "score": None if self.score is None else round(self.score, 4),
+            "other": self.other,
+            "text": self.text(),
+        }
+
+
+@dataclass(frozen=True)
+class RankedStudy:
+    """One worklist row: ``{"study", "priority", "reasons"}`` in ``worklist --json``."""
+
+    study_id: str
+    priority: float
+    reasons: tuple[Reason, ...] = field(default_factory=tuple)
+    reviewed: bool = False
+    position: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "study": self.study_id,
+            "priority": round(self.priority, 4),
+            "reasons": [r.as_json() for r in self.reasons],
+            "reviewed": self.reviewed,
+        }
+
+
+def _extractor_labels(db: sqlite_utils.Database) -> dict[tuple[str, str], dict[str, tuple[str, list[str]]]]:
+    """``{(study, source): {finding: (state, flags)}}`` for every current extractor label."""
+    rows = db.execute(
+        "SELECT l.study_id, l.source, l.finding, l.state, l.flags FROM silver_labels l"
+        " JOIN label_sources s ON s.name = l.source WHERE s.kind = 'extractor'"
+        " AND l.report_sha256 IS (SELECT r.sha256 FROM reports r WHERE r.id = l.study_id)"
+    ).fetchall()
+    out: dict[tuple[str, str], dict[str, tuple[str, list[str]]]] = {}
+    for study_id, source, finding, state, flags in rows:
+        out.setdefault((study_id, source), {})[finding] = (state, list(json.loads(flags or "[]")))
+    return out
+
+
+def _other_source(labels: dict[tuple[str, str], Any], study_id: str, shown: str, order: Sequence[str]) -> str | None:
+    return next((s for s in order if s != shown and (study_id, s) in labels), None)
+
+
+def _finding_reasons(
+    finding: str,
+    state: str,
+    flags: list[str],
+    other: str | None,
+    witnesses: Sequence[tuple[str, float]],
+) -> list[Reason]:
+    reasons: list[Reason] = []
+    y = SILVER_VALUE[state]
+    for kind, score in witnesses:
+        factor = ZERO_SHOT_FACTOR if kind == "zero_shot" else 1.0
+        reasons.append(Reason(finding, kind, factor * abs(y - score), state, score))
+    if other is not None and other != state:
+        if (other == "present") != (state == "present") and "uncertain" not in (state, other):
+            reasons.append(Reason(finding, "extractors", WEIGHTS["extractors"], state, other=other))
+        elif "uncertain" in (state, other):
+            reasons.append(Reason(finding, "extractors", WEIGHTS["extractors_uncertain"], state, other=other))
+    if state == "uncertain":
+        reasons.append(Reason(finding, "uncertain", WEIGHTS["uncertain"], state))
+    if flags:
+        reasons.append(Reason(finding, "flagged", WEIGHTS["flagged"], state, other=", ".join(flags)))
+    return reasons
+
+
+def _priority(reasons: Sequence[Reason]) -> float:
+    if not reasons:
+        return 0.0
+    per_finding: dict[str, float] = {}
+    for r in reasons:
+        per_finding[r.finding] = max(per_finding.get(r.finding, 0.0), r.weight)
+    weights = sorted(per_finding.values(), reverse=True)
+    return weights[0] + REST_FACTOR * sum(weights[1:])
+
+
+def rank(
+    db: sqlite_utils.Database, findings: Sequence[str], *, reader: str | None = None, limit: int | None = None
+) -> list[RankedStudy]:
+    """Every study in review order: highest priority first, reviewed studies last (import order).
+
+    ``reader``: whose reviewed studies drop down (default: a study any reader has finished).
+    """
+    names = list(findings)
+    gold = project_gold(db)
+    silver = shown_states(db)
+    labels = _extractor_labels(db)
+    order = [s.name for s in label_store.sources(db, kind="extractor")]  # most recently run first
+    models = score_store.latest_by_kind(db)
+    done = _reviewed(db, len(names), reader)
+    rows: list[RankedStudy] = []
+    for position, (study_id,) in enumerate(db.execute("SELECT id FROM studies ORDER BY position").fetchall()):
+        decided = gold.get(study_id, {})
+        reasons: list[Reason] = []
+        for finding, label in decided.items():
+            if label.origin == "unresolved":
+                who = ", ".join(f"{r} {s}" for r, s in sorted(label.readers.items()))
+                reasons.append(Reason(finding, "readers", WEIGHTS["readers"], other=who))
+        source, states = silver.get(study_id, (None, {}))
+        shown = labels.get((study_id, source), {}) if source else {}
+        other_source = _other_source(labels, study_id, source, order) if source else None
+        other = labels.get((study_id, other_source), {}) if other_source else {}
+        for finding in names:
+            if finding in decided or finding not in states:
+                continue
+            witnesses = [
+                ("zero_shot" if m.zero_shot else "model", m.scores[study_id][finding])
+                for m in models
+                if finding in m.scores.get(study_id, {})
+            ]
+            flags = shown.get(finding, ("", []))[1]
+            other_state = other[finding][0] if finding in other else None
+            reasons.extend(_finding_reasons(finding, states[finding], flags, other_state, witnesses))
+        reasons.sort(key=lambda r: -r.weight)
+        priority = _priority(reasons)
+        kept = tuple(r for i, r in enumerate(reasons) if r.weight >= SHOWN_REASON or (i == 0 and r.weight > 0))
+        rows.append(RankedStudy(study_id, priority, kept, study_id in done, position))
+    rows.sort(key=lambda r: (r.reviewed, -r.priority if not r.reviewed else 0.0, r.position))
+    return rows[:limit] if limit is not None else rows
+
+
+def _reviewed(db: sqlite_utils.Database, findings: int, reader: str | None) -> set[str]:
+    """Studies with a current decision for every finding (by ``reader``, else by some reader)."""
+    sql = "SELECT study_id, reader, count(*) FROM gold_labels"
+    params: list[Any] = []
+    if reader is not None:
+        sql += " WHERE reader = ?"
+        params.append(reader)
+    rows = db.execute(sql + " GROUP BY study_id, reader", params).fetchall()
+    return {study_id for study_id, _, n in rows if int(n) >= findings}
+
+
+def priorities(db: sqlite_utils.Database, findings: Sequence[str], *, reader: str | None = None) -> dict[str, float]:
+    """``{study: priority}`` for the desktop worklist (engine/review/worklist.py sorts by it)."""
+    return {r.study_id: r.priority for r in rank(db, findings, reader=reader)}

@@ -1,0 +1,1 @@
+"""Built-in dataset exporters (entry-point group ``radcurate.exporters``)."""
