@@ -9,14 +9,20 @@ keyword at fault.
 
 Policy (documented here because users will ask):
 
+* ImageOrientationPatient whose two directions are not unit length or not orthogonal (within
+  1 %) → refused: the spacing and the slice normal would both be wrong;
 * missing slice (a step that is a whole multiple of the usual step) → refused;
-* irregular spacing (steps that differ by more than 2 % and are not multiples) → refused;
+* irregular spacing (steps that differ by more than 2 % and are not multiples) → resampled onto a
+  regular grid, as dcm2niix and 3D Slicer do (:mod:`.regrid`), with a warning naming the spacing;
 * slices at the same position → kept for the loader, which drops pixel-identical copies with a
   warning and refuses differing ones;
 * gantry tilt / sheared stack (positions drift sideways from the normal by more than a tenth of
-  a pixel) → refused: the voxels would not form a box, and resampling is not a loader's job;
-  a non-zero GantryDetectorTilt whose positions are *not* sheared is accepted with a warning;
+  a pixel) → resampled onto a box-shaped grid with a warning naming the tilt; a non-zero
+  GantryDetectorTilt whose positions are *not* sheared is accepted with a warning;
 * overlapping reconstruction (SliceThickness > spacing) → accepted with a warning.
+
+Resampling is decided here (:attr:`Stack.regrid`) from headers alone, so discovery and loading
+agree; the loader does it after decoding and records the original geometry in the volume.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from radcurate.engine.errors import InputError
 from radcurate.plugins.loaders.dicom.values import numbers
 
 SPACING_RTOL = 0.02  # steps within 2 % of the usual step count as regular
+ORIENTATION_TOL = 0.01  # |direction| within 1 % of 1, and |cos| between them below 0.01 (0.6°)
 DUPLICATE_MM = 0.01  # positions closer than this along the normal are "the same slice"
 
 
@@ -91,6 +98,22 @@ def plane_from_attributes(attrs: Any, path: str, *, frame: int | None = None, fa
             path=path,
             field="ImageOrientationPatient",
         )
+    lengths = (float(np.linalg.norm(row_dir)), float(np.linalg.norm(col_dir)))
+    if max(abs(n - 1.0) for n in lengths) > ORIENTATION_TOL:
+        raise InputError(
+            f"ImageOrientationPatient directions must be unit vectors, found lengths {lengths[0]:.4g} and "
+            f"{lengths[1]:.4g}{where}; the pixel spacing and slice normal cannot be trusted",
+            path=path,
+            field="ImageOrientationPatient",
+        )
+    cosine = float(row_dir @ col_dir) / (lengths[0] * lengths[1])
+    if abs(cosine) > ORIENTATION_TOL:
+        raise InputError(
+            f"ImageOrientationPatient directions are not orthogonal ({np.degrees(np.arccos(cosine)):.1f}° apart)"
+            f"{where}; a skewed pixel grid cannot be placed in space",
+            path=path,
+            field="ImageOrientationPatient",
+        )
     if min(spacing) <= 0:
         raise InputError(f"PixelSpacing must be positive, found {spacing}", path=path, field="PixelSpacing")
     thickness, tilt = _first(read, "SliceThickness"), _first(read, "GantryDetectorTilt")
@@ -116,6 +139,22 @@ def _first(read: Any, keyword: str) -> float | None:
     return found[0] if found else None
 
 
+@dataclass(frozen=True)
+class Regrid:
+    """Why and how a stack is resampled onto a regular, box-shaped grid (see :mod:`.regrid`).
+
+    ``field`` is the DICOM keyword behind it (GantryDetectorTilt or ImagePositionPatient),
+    ``step`` the new slice spacing in mm, ``tilt`` the stated GantryDetectorTilt (degrees) and
+    ``shear`` the angle (degrees) the positions actually drift from the slice normal.
+    """
+
+    reason: str
+    field: str
+    step: float
+    tilt: float = 0.0
+    shear: float = 0.0
+
+
 @dataclass
 class Stack:
     """Planes sorted along their normal, checked to form one regular volume.
@@ -131,6 +170,7 @@ class Stack:
     duplicates: list[list[int]]
     step: float
     warnings: list[str] = field(default_factory=list)
+    regrid: Regrid | None = None
 
     @property
     def sorted_planes(self) -> list[SlicePlane]:
@@ -191,7 +231,8 @@ def _fmt(values: Sequence[float]) -> str:
     return "[" + ", ".join(f"{v:g}" for v in values) + "]"
 
 
-def _check_not_sheared(planes: list[SlicePlane], normal: np.ndarray, series: str) -> None:
+def _shear(planes: list[SlicePlane], normal: np.ndarray) -> tuple[float, float] | None:
+    """(worst sideways drift in mm, its angle in degrees) when positions leave the normal, else None."""
     origin = np.asarray(planes[0].position)
     offsets = np.asarray([p.position for p in planes]) - origin
     along = offsets @ normal
@@ -199,18 +240,16 @@ def _check_not_sheared(planes: list[SlicePlane], normal: np.ndarray, series: str
     limit = 0.1 * min(planes[0].pixel_spacing)
     worst = int(np.argmax(sideways))
     if sideways[worst] <= limit:
-        return
+        return None
     angle = float(np.degrees(np.arctan2(sideways[worst], abs(along[worst])))) if along[worst] else 90.0
-    tilt = next((p.tilt for p in planes if p.tilt), 0.0)
-    keyword = "GantryDetectorTilt" if tilt else "ImagePositionPatient"
-    cause = f"gantry tilt {tilt:g}°" if tilt else "a sheared or misaligned stack"
-    raise InputError(
-        f"{series}: slice positions drift {sideways[worst]:.2f} mm sideways from the slice normal "
-        f"({angle:.1f}°, {cause}); the voxels do not form a box. Resample to an untilted grid "
-        "before import",
-        path=planes[worst].path,
-        field=keyword,
-    )
+    if angle > 60.0:
+        raise InputError(
+            f"slice positions drift {sideways[worst]:.2f} mm sideways for {abs(along[worst]):.2f} mm along the "
+            f"slice normal ({angle:.0f}°): not one stack of slices",
+            path=planes[worst].path,
+            field="ImagePositionPatient",
+        )
+    return float(sideways[worst]), angle
 
 
 def _group_duplicates(distances: np.ndarray) -> tuple[list[int], list[list[int]]]:
@@ -226,12 +265,15 @@ def _group_duplicates(distances: np.ndarray) -> tuple[list[int], list[list[int]]
     return unique, [g for g in groups if len(g) > 1]
 
 
-def _check_steps(planes: list[SlicePlane], distances: np.ndarray, unique: list[int], series: str) -> float:
+def _check_steps(
+    planes: list[SlicePlane], distances: np.ndarray, unique: list[int], series: str
+) -> tuple[float, str | None]:
+    """(slice step in mm, None) for a regular stack; (regular step to resample to, why) for an irregular one."""
     steps = np.diff(distances[unique])
     step = float(np.min(steps))
     tolerance = max(SPACING_RTOL * step, DUPLICATE_MM)
     if np.all(np.abs(steps - step) <= tolerance):
-        return float(np.mean(steps))
+        return float(np.mean(steps)), None
     multiples = steps / step
     whole = np.abs(multiples - np.round(multiples)) * step <= tolerance
     bad = int(np.argmax(np.abs(steps - step)))
@@ -246,12 +288,11 @@ def _check_steps(planes: list[SlicePlane], distances: np.ndarray, unique: list[i
             path=after.path,
             field="ImagePositionPatient",
         )
-    raise InputError(
-        f"{series}: irregular slice spacing, steps from {steps.min():.2f} to {steps.max():.2f} mm "
-        f"(largest {where}); refusing to guess a grid",
-        path=after.path,
-        field="ImagePositionPatient",
-    )
+    extent = float(distances[unique[-1]] - distances[unique[0]])
+    regular = extent / math.ceil(extent / step - 1e-6)  # the finest step that ends on the last slice
+    distinct = sorted({round(float(s), 2) for s in steps})
+    listed = ", ".join(f"{s:.2f}" for s in distinct[:6]) + (" ..." if len(distinct) > 6 else "")
+    return regular, f"irregular slice spacing (ImagePositionPatient steps {listed} mm, largest {where})"
 
 
 def stack_planes(planes: Sequence[SlicePlane], *, series: str, single_slice_spacing: float | None = None) -> Stack:
@@ -278,17 +319,42 @@ def stack_planes(planes: Sequence[SlicePlane], *, series: str, single_slice_spac
     distances = distances_raw[order]
     unique, duplicates = _group_duplicates(distances)
     warnings: list[str] = []
+    tilt = next((p.tilt for p in planes if p.tilt), 0.0)
+    regrid: Regrid | None = None
     if len(unique) == 1:
         step = single_slice_spacing if single_slice_spacing and single_slice_spacing > 0 else 1.0
         source = "from the header" if single_slice_spacing else "assumed (no SpacingBetweenSlices/SliceThickness)"
         warnings.append(f"single slice: slice spacing {step:g} mm {source}")
     else:
-        _check_not_sheared([sorted_planes[i] for i in unique], normal, series)
-        step = _check_steps(sorted_planes, distances, unique, series)
+        try:
+            shear = _shear([sorted_planes[i] for i in unique], normal)
+        except InputError as exc:
+            raise InputError(f"{series}: {exc.reason}", path=exc.path, field=exc.field) from None
+        step, irregular = _check_steps(sorted_planes, distances, unique, series)
+        reasons = []
+        if shear is not None:
+            cause = f"gantry tilt {tilt:g}° (GantryDetectorTilt)" if tilt else "a sheared stack (ImagePositionPatient)"
+            reasons.append(f"{cause}: positions drift {shear[0]:.2f} mm sideways ({shear[1]:.1f}°)")
+        if irregular is not None:
+            reasons.append(irregular)
+        if reasons:
+            keyword = "GantryDetectorTilt" if shear is not None and tilt else "ImagePositionPatient"
+            regrid = Regrid("; ".join(reasons), keyword, step, tilt, shear[1] if shear else 0.0)
+            warnings.append(
+                f"{regrid.reason}; resampled onto a regular {step:.3g} mm grid orthogonal to the slices "
+                "(original geometry in metadata['original_geometry'])"
+            )
         thickness = sorted_planes[0].thickness
         if thickness and thickness > step * (1 + SPACING_RTOL):
             warnings.append(f"overlapping reconstruction: SliceThickness {thickness:g} mm > slice spacing {step:g} mm")
-    tilt = next((p.tilt for p in planes if p.tilt), 0.0)
-    if tilt:
+    if tilt and regrid is None:
         warnings.append(f"GantryDetectorTilt {tilt:g}° but positions are not sheared: loaded as a box")
-    return Stack(planes=planes, order=order, positions=distances, duplicates=duplicates, step=step, warnings=warnings)
+    return Stack(
+        planes=planes,
+        order=order,
+        positions=distances,
+        duplicates=duplicates,
+        step=step,
+        warnings=warnings,
+        regrid=regrid,
+    )

@@ -72,6 +72,13 @@ def load_multiframe(ds: Dataset, path: str, *, series: str) -> tuple[np.ndarray,
     import highdicom
 
     stack = stack_planes(frame_planes(ds, path), series=series)
+    if stack.regrid is not None:
+        raise InputError(
+            f"{series}: {stack.regrid.reason}; resampling a multi-frame file is not supported, convert it to a "
+            "single-frame series first",
+            path=path,
+            field=stack.regrid.field,
+        )
     if stack.duplicates:
         raise InputError(
             f"{series}: {sum(len(g) for g in stack.duplicates)} frames share positions (several phases or "

@@ -140,26 +140,49 @@ def permute_slices(stack: np.ndarray, order: Sequence[int]) -> None:
             i = j
 
 
-def rescale_parameters(headers: Sequence[Dataset], stack: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-slice slope and intercept shaped ``(n, 1, 1)``; a Modality LUT (rare in CT) is applied here."""
+def rescale_parameters(
+    headers: Sequence[Dataset], stack: np.ndarray, paths: Sequence[str | None] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Per-slice slope and intercept shaped ``(n, 1, 1)``, and warnings; a Modality LUT (rare in CT) is applied here.
+
+    A missing RescaleSlope beside a RescaleIntercept means slope 1 (with a warning naming it); a
+    slope of 0 or one that is not a number is refused naming the file.
+    """
     n = len(headers)
+    names = list(paths) if paths is not None else [None] * n
     if any("ModalityLUTSequence" in h for h in headers):
         values = np.stack(
             [np.asarray(apply_modality_lut(stack[i], h), dtype=np.float32) for i, h in enumerate(headers)]
         )
-        return values, np.ones((n, 1, 1)), np.zeros((n, 1, 1))
+        return values, np.ones((n, 1, 1)), np.zeros((n, 1, 1)), []
     slopes, intercepts = np.ones((n, 1, 1)), np.zeros((n, 1, 1))
+    missing_slope = 0
     for i, h in enumerate(headers):
         slope, intercept = number(h, "RescaleSlope", math.nan), number(h, "RescaleIntercept", math.nan)
-        if "RescaleSlope" in h and not math.isfinite(slope or math.nan):
-            raise InputError(f"RescaleSlope is not a number ({h.get('RescaleSlope')!r})", field="RescaleSlope")
-        if "RescaleIntercept" in h and not math.isfinite(intercept or 0.0):
+        if "RescaleSlope" in h and not math.isfinite(slope if slope is not None else math.nan):
             raise InputError(
-                f"RescaleIntercept is not a number ({h.get('RescaleIntercept')!r})", field="RescaleIntercept"
+                f"RescaleSlope is not a number ({h.get('RescaleSlope')!r})", path=names[i], field="RescaleSlope"
             )
+        if "RescaleSlope" in h and slope == 0:
+            raise InputError(
+                "RescaleSlope is 0: every voxel would read the same HU", path=names[i], field="RescaleSlope"
+            )
+        if "RescaleIntercept" in h and not math.isfinite(intercept if intercept is not None else 0.0):
+            raise InputError(
+                f"RescaleIntercept is not a number ({h.get('RescaleIntercept')!r})",
+                path=names[i],
+                field="RescaleIntercept",
+            )
+        if "RescaleSlope" not in h and "RescaleIntercept" in h:
+            missing_slope += 1
         slopes[i] = slope if slope and math.isfinite(slope) else 1.0
         intercepts[i] = intercept if intercept is not None and math.isfinite(intercept) else 0.0
-    return stack, slopes, intercepts
+    notes = []
+    if missing_slope:
+        notes.append(
+            f"RescaleSlope is missing in {missing_slope} of {n} slice(s) that have a RescaleIntercept: slope 1 assumed"
+        )
+    return stack, slopes, intercepts, notes
 
 
 def duplicates_to_drop(

@@ -58,11 +58,15 @@ def sop_class(ds: Dataset) -> str:
     return uid
 
 
-def check_ct_image(ds: Dataset, path: str, *, file_size: int | None = None, header_end: int | None = None) -> None:
-    """Refuse anything that is not a CT image with pixel data.
+def check_ct_image(
+    ds: Dataset, path: str, *, file_size: int | None = None, header_end: int | None = None
+) -> str | None:
+    """Refuse anything that is not a CT image with pixel data; return a warning for a forgivable header.
 
     ``file_size`` and ``header_end`` (bytes read before the pixel data) let a header-only read
-    tell a truncated file from one that simply has no pixels.
+    tell a truncated file from one that simply has no pixels. A missing Modality is forgiven
+    when the SOP Class says CT Image Storage (or Enhanced / Legacy Converted Enhanced CT): some
+    anonymisers and converters drop it, and the SOP Class is the stronger statement.
     """
     truncated = file_size is not None and header_end is not None and header_end >= file_size
     sop = sop_class(ds)
@@ -71,10 +75,13 @@ def check_ct_image(ds: Dataset, path: str, *, file_size: int | None = None, head
             "a DICOMDIR index, not an image; import the folder it indexes", path=path, field="MediaStorageSOPClassUID"
         )
     modality = text(ds, "Modality")
-    if not modality:
+    note = None
+    if not modality and sop in CT_IMAGE_STORAGE and not truncated:
+        note = f"Modality is missing; read as CT because SOPClassUID is {CT_IMAGE_STORAGE[sop]}"
+    elif not modality:
         hint = f" (the file ends after {file_size:,} bytes: truncated?)" if truncated else ""
         raise InputError(f"Modality is missing{hint}; radcurate imports CT only", path=path, field="Modality")
-    if modality != "CT":
+    elif modality != "CT":
         raise InputError(f"modality {modality} is not CT; radcurate imports CT only", path=path, field="Modality")
     if sop and sop not in CT_IMAGE_STORAGE:
         raise InputError(
@@ -91,6 +98,9 @@ def check_ct_image(ds: Dataset, path: str, *, file_size: int | None = None, head
             path=path,
             field="PixelData",
         )
+    if "RescaleSlope" in ds and number(ds, "RescaleSlope", None) == 0:
+        raise InputError("RescaleSlope is 0: every voxel would read the same HU", path=path, field="RescaleSlope")
+    return note
 
 
 @lru_cache(maxsize=64)

@@ -38,6 +38,7 @@ from radcurate.plugins.loaders.dicom.pixels import (
     rescale_parameters,
     stack_to_hu,
 )
+from radcurate.plugins.loaders.dicom.regrid import regrid_stack
 from radcurate.plugins.loaders.dicom.screening import (
     CT_IMAGE_STORAGE,
     check_ct_image,
@@ -46,6 +47,7 @@ from radcurate.plugins.loaders.dicom.screening import (
 )
 from radcurate.plugins.loaders.dicom.values import number
 from radcurate.plugins.loaders.dicom.values import text as header_text
+from radcurate.plugins.loaders.hounsfield import exact_int16
 
 OBLIQUE_WARNING_DEGREES = 1.0
 MULTIFRAME_CT = {uid for uid, name in CT_IMAGE_STORAGE.items() if "Enhanced" in name}
@@ -121,13 +123,15 @@ class DicomSeriesLoader:
         paths = [str(p) for p in source.files]
         if len(paths) == 1 and _is_multiframe_class(paths[0]):
             first = _read_multiframe_file(paths[0])
-            check_ct_image(first, paths[0])
+            note = check_ct_image(first, paths[0])
             check_decodable(first, paths[0])
             series = series_name(first)
             array, affine, warnings = load_multiframe(first, paths[0], series=series)
+            warnings = [note, *warnings] if note else warnings
             dropped: list[str] = []
+            extra: dict[str, Any] = {}
         else:
-            first, array, affine, warnings, dropped = self._load_slices(paths)
+            first, array, affine, warnings, dropped, extra = self._load_slices(paths)
         if obliquity_degrees(affine) > OBLIQUE_WARNING_DEGREES:
             warnings.append(
                 f"oblique acquisition ({obliquity_degrees(affine):.1f}° off the patient axes); the affine keeps it"
@@ -140,14 +144,19 @@ class DicomSeriesLoader:
             modality="CT",
             source=str(Path(paths[0]).parent) if len(paths) > 1 else paths[0],
             checksum=content_checksum(array, spacing, affine),
-            metadata={**_metadata(first, warnings, len(paths)), "dropped_files": dropped},
+            metadata={**_metadata(first, warnings, len(paths)), "dropped_files": dropped, **extra},
         )
 
     @staticmethod
-    def _load_slices(paths: list[str]) -> tuple[Dataset, np.ndarray, np.ndarray, list[str], list[str]]:
+    def _load_slices(
+        paths: list[str],
+    ) -> tuple[Dataset, np.ndarray, np.ndarray, list[str], list[str], dict[str, Any]]:
         headers, stored = read_slices(paths)
+        notes: list[str] = []
         for header, path in zip(headers, paths, strict=True):
-            check_ct_image(header, path)
+            note = check_ct_image(header, path)
+            if note and note not in notes:
+                notes.append(note)
             if is_multiframe(header):
                 raise InputError("a multi-frame file must be loaded on its own", path=path, field="NumberOfFrames")
         series = series_name(headers[0])
@@ -155,8 +164,8 @@ class DicomSeriesLoader:
         stack = stack_planes(planes, series=series, single_slice_spacing=slice_spacing_hint(headers[0]))
         permute_slices(stored, stack.order)
         headers = [headers[i] for i in stack.order]
-        stored, slopes, intercepts = rescale_parameters(headers, stored)
-        warnings = list(stack.warnings)
+        stored, slopes, intercepts, rescale_notes = rescale_parameters(headers, stored, [paths[i] for i in stack.order])
+        warnings = [*notes, *stack.warnings, *rescale_notes]
         kept = list(range(len(headers)))
         dropped: list[str] = []
         if stack.duplicates:
@@ -170,6 +179,14 @@ class DicomSeriesLoader:
         if note:
             warnings.append(note)
         hu = stack_to_hu(stored, slopes, intercepts)
+        extra: dict[str, Any] = {}
+        affine = stack.affine(kept)
+        if stack.regrid is not None:
+            sorted_planes = stack.sorted_planes
+            regridded, affine, extra["original_geometry"] = regrid_stack(
+                hu, [sorted_planes[i] for i in kept], stack.regrid
+            )
+            hu = exact_int16(regridded)
         # stored[slice, row, column] → voxel (column, row, slice), the order the affine describes.
-        array, affine = to_lps(hu.transpose(2, 1, 0), stack.affine(kept))
-        return headers[0], array, affine, warnings, dropped
+        array, affine = to_lps(hu.transpose(2, 1, 0), affine)
+        return headers[0], array, affine, warnings, dropped, extra

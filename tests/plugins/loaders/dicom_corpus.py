@@ -8,8 +8,9 @@ deterministic UIDs, so a test can write them into ``tmp_path`` in milliseconds.
 :data:`BAD_INPUTS` lists each bad input with what the DICOM loader is expected to do with it:
 ``outcome`` is "unclaimed" (not DICOM: the ingest quarantines it as not a recognised volume),
 "rejected" (discovery refuses the files), "load_error" (discovery groups the files but ``load``
-raises InputError), "warning" (loads, with a warning) or "split" (becomes several sources);
-``field`` is the DICOM keyword the Rejection/InputError names.
+raises InputError), "warning" (loads, with a warning saying ``says``), "resampled" (loads onto a
+regular grid, with a warning saying ``says`` and the original geometry recorded) or "split"
+(becomes several sources); ``field`` is the DICOM keyword the Rejection/InputError names.
 """
 
 from __future__ import annotations
@@ -182,6 +183,58 @@ def write_irregular_series(directory: Path) -> list[Path]:
     return write_ct_series(directory, name="irregular", positions=[0.0, 2.5, 5.0, 8.5, 10.0])
 
 
+def write_skewed_orientation(directory: Path, skew_degrees: float = 60.0) -> list[Path]:
+    """A series whose ImageOrientationPatient directions are 60° apart instead of 90°."""
+    paths = write_ct_series(directory, name="skewed")
+    for path in paths:
+        ds = pydicom.dcmread(path)
+        angle = math.radians(skew_degrees)
+        ds.ImageOrientationPatient = [1.0, 0.0, 0.0, math.cos(angle), math.sin(angle), 0.0]
+        _save(ds, path)
+    return paths
+
+
+def write_non_unit_orientation(directory: Path) -> list[Path]:
+    """A series whose ImageOrientationPatient row direction has length 2 (a broken converter)."""
+    paths = write_ct_series(directory, name="nonunit")
+    for path in paths:
+        ds = pydicom.dcmread(path)
+        ds.ImageOrientationPatient = [2.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+        _save(ds, path)
+    return paths
+
+
+def write_missing_modality(directory: Path) -> list[Path]:
+    """A CT series (SOP Class CT Image Storage) whose Modality element was dropped."""
+    paths = write_ct_series(directory, name="nomodality")
+    for path in paths:
+        ds = pydicom.dcmread(path)
+        del ds.Modality
+        _save(ds, path)
+    return paths
+
+
+def write_missing_rescale_slope(directory: Path) -> list[Path]:
+    """A CT series with RescaleIntercept -1024 but no RescaleSlope."""
+    paths = write_ct_series(directory, name="noslope")
+    for path in paths:
+        ds = pydicom.dcmread(path)
+        del ds.RescaleSlope
+        ds.RescaleIntercept = -1024
+        _save(ds, path)
+    return paths
+
+
+def write_zero_rescale_slope(directory: Path) -> list[Path]:
+    """A CT series whose slices say RescaleSlope 0."""
+    paths = write_ct_series(directory, name="zeroslope")
+    for path in paths:
+        ds = pydicom.dcmread(path)
+        ds.RescaleSlope = 0
+        _save(ds, path)
+    return paths
+
+
 def write_localizer(directory: Path) -> list[Path]:
     """A CT scout image (ImageType LOCALIZER)."""
     ds = _slice(_template(), series="scout", index=0, z=0.0)
@@ -212,6 +265,7 @@ class BadInput:
     write: Callable[[Path], list[Path]]
     outcome: str
     field: str | None
+    says: str = ""
 
 
 BAD_INPUTS: tuple[BadInput, ...] = (
@@ -219,12 +273,23 @@ BAD_INPUTS: tuple[BadInput, ...] = (
     BadInput("non_dicom", write_non_dicom, "unclaimed", None),
     BadInput("mr_series", write_mr_series, "rejected", "Modality"),
     BadInput("missing_slice", write_series_with_missing_slice, "rejected", "ImagePositionPatient"),
-    BadInput("irregular_spacing", write_irregular_series, "rejected", "ImagePositionPatient"),
-    BadInput("gantry_tilt", write_tilted_series, "rejected", "GantryDetectorTilt"),
+    BadInput(
+        "irregular_spacing", write_irregular_series, "resampled", "ImagePositionPatient", "irregular slice spacing"
+    ),
+    BadInput("gantry_tilt", write_tilted_series, "resampled", "GantryDetectorTilt", "gantry tilt 15°"),
+    BadInput("skewed_orientation", write_skewed_orientation, "rejected", "ImageOrientationPatient", "not orthogonal"),
+    BadInput("non_unit_orientation", write_non_unit_orientation, "rejected", "ImageOrientationPatient", "unit vectors"),
+    BadInput("missing_modality", write_missing_modality, "warning", "Modality", "Modality is missing"),
+    BadInput(
+        "missing_rescale_slope", write_missing_rescale_slope, "warning", "RescaleSlope", "RescaleSlope is missing"
+    ),
+    BadInput("zero_rescale_slope", write_zero_rescale_slope, "rejected", "RescaleSlope", "RescaleSlope is 0"),
     BadInput("localizer", write_localizer, "rejected", "ImageType"),
     BadInput("undecodable", write_undecodable, "rejected", "TransferSyntaxUID"),
     BadInput("corrupt_pixel_data", write_corrupt_pixel_data, "load_error", "PixelData"),
     BadInput("conflicting_duplicate", write_series_with_conflicting_slices, "load_error", "ImagePositionPatient"),
-    BadInput("duplicate_slices", write_series_with_duplicate_slices, "warning", "ImagePositionPatient"),
+    BadInput(
+        "duplicate_slices", write_series_with_duplicate_slices, "warning", "ImagePositionPatient", "dropped 1 duplicate"
+    ),
     BadInput("two_series_mixed", write_two_series_mixed, "split", None),
 )

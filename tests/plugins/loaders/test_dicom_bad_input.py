@@ -43,6 +43,7 @@ def test_each_bad_input_gets_its_named_outcome(loader: DicomSeriesLoader, tmp_pa
         assert not found.sources
         assert {r.path for r in found.rejected} == {str(p) for p in paths}
         assert {r.field for r in found.rejected} == {bad.field}
+        assert all(bad.says in r.reason for r in found.rejected)
         with pytest.raises(InputError) as caught:  # loading the same files directly says the same
             loader.load(_hand_made_source(paths))
         assert caught.value.field == bad.field and caught.value.path in {str(p) for p in paths}
@@ -54,8 +55,15 @@ def test_each_bad_input_gets_its_named_outcome(loader: DicomSeriesLoader, tmp_pa
         assert "\n" not in str(caught.value)  # one line for the CLI and the quarantine list
     elif bad.outcome == "warning":
         volume = loader.load(found.sources[0])
-        assert volume.shape[2] == len(paths) - 1
-        assert any("dropped 1 duplicate slice" in w for w in volume.warnings)
+        assert any(bad.says in w for w in volume.warnings), volume.warnings
+        if bad.name == "duplicate_slices":
+            assert volume.shape[2] == len(paths) - 1
+    elif bad.outcome == "resampled":
+        assert not found.rejected and len(found.sources) == 1
+        volume = loader.load(found.sources[0])
+        assert any(bad.says in w and "resampled" in w for w in volume.warnings), volume.warnings
+        original = volume.metadata["original_geometry"]
+        assert original["field"] == bad.field and original["slices"] == len(paths)
     elif bad.outcome == "split":
         assert not found.rejected and len(found.sources) == 2
         assert {len(s.files) for s in found.sources} == {3}
@@ -73,8 +81,7 @@ def test_reasons_name_what_to_fix(loader: DicomSeriesLoader, tmp_path: Path) -> 
     assert "12,906 of the 32,768 bytes" in reasons["truncated"]
     assert "modality MR is not CT" in reasons["mr_series"]
     assert "1 missing slice(s)" in reasons["missing_slice"] and "step is 2.50 mm" in reasons["missing_slice"]
-    assert "irregular slice spacing" in reasons["irregular_spacing"]
-    assert "gantry tilt 15°" in reasons["gantry_tilt"]
+    assert "not orthogonal (60.0° apart)" in reasons["skewed_orientation"]
     assert "JPEG Lossless, Hierarchical (Process 28)" in reasons["undecodable"]
     assert "1.2.840.10008.1.2.4.65" in reasons["undecodable"]
 
