@@ -189,7 +189,12 @@ class RemoteRun:
     async def write(self, outcomes: Sequence[Outcome]) -> None:
         if outcomes:
             loop = asyncio.get_running_loop()
-            if await loop.run_in_executor(self._executor, self._commit, outcomes):
+            try:
+                cancel = await loop.run_in_executor(self._executor, self._commit, outcomes)
+            except BaseException:
+                self.stop.set()  # the store refused the write (locked, full, read-only): ask nothing more
+                raise
+            if cancel:
                 self.stop.set()
             if self.on_commit is not None:
                 self.on_commit()

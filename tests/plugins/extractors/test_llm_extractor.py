@@ -376,3 +376,35 @@ def test_every_request_failing_exits_1_saying_why_however_few_reports(project: P
     assert "every request failed (1 of 1)" in line and "connection" in line.lower(), line
     job = project.jobs()[0]
     assert job.status == "failed" and "every request failed" in job.error
+
+
+def test_a_store_that_refuses_writes_stops_the_requests(
+    project: Project, llm_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_studies(project, reports(20))
+    llm_server.latency_s = 0.05
+    monkeypatch.setenv("RADCURATE_BUSY_TIMEOUT_S", "0.2")  # the writer thread's connection gives up quickly
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:  # another process's long write arrives after the first answers
+        while llm_server.chat_requests < 2:
+            time.sleep(0.01)
+        other = sqlite3.connect(project.path / "radcurate.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        locked.set()
+        release.wait(30)
+        other.rollback()
+        other.close()
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            extract(project, llm_server, concurrency=1)
+        assert locked.is_set()
+        assert llm_server.chat_requests < 12  # stopped asking once the store refused, not all 20
+    finally:
+        release.set()
+        holder.join()
+    rerun = extract(project, llm_server)  # the lock gone: the rest is labelled, nothing asked twice
+    assert rerun.status == "done" and rerun.labelled + rerun.skipped == 20
