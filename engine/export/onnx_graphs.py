@@ -78,6 +78,7 @@ def export_graph(
     input_names: Sequence[str],
     output_name: str,
     opset: int = OPSET,
+    optimize: bool = True,
 ) -> list[Path]:
     """Write ``forward(*examples)`` as an ONNX graph at ``path``, batch axis dynamic; returns the files written."""
     torch = _torch()
@@ -106,6 +107,7 @@ def export_graph(
                 output_names=[output_name],
                 dynamic_shapes=tuple({0: batch} for _ in examples),
                 verbose=False,
+                optimize=optimize,
             )
     except Exception as exc:  # the exporter's own errors are long; one line names the graph
         raise InputError(f"ONNX export failed: {type(exc).__name__}: {str(exc).splitlines()[0]}", path=path) from None

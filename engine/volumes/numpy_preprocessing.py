@@ -62,7 +62,7 @@ class PreprocessingRecipe:
     spacing: tuple[float, float, float]
     windows: tuple[Window, ...]
     shape: tuple[int, int, int]
-    pipeline: str = "1"
+    pipeline: str = "2"  # the version of preprocessing.py's chain this reproduces (PIPELINE_VERSION)
 
     @property
     def channels(self) -> int:
@@ -99,11 +99,14 @@ class PreprocessingRecipe:
             raise InputError(f"malformed preprocessing description ({exc})", field="preprocessing") from None
         if len(spacing) != 3 or len(shape) != 3 or not windows or any(w.hu_max <= w.hu_min for w in windows):
             raise InputError("preprocessing needs 3 spacings, 3 sizes and at least one window", field="preprocessing")
-        return cls(spacing, windows, shape, str(data.get("pipeline", "1")))  # type: ignore[arg-type]
+        return cls(spacing, windows, shape, str(data.get("pipeline", "2")))  # type: ignore[arg-type]
 
 
-def recipe_from_settings(settings: Any, pipeline: str = "1") -> PreprocessingRecipe:
+def recipe_from_settings(settings: Any, pipeline: str | None = None) -> PreprocessingRecipe:
     """The recipe of a project's ``PreprocessingSettings`` (export time only; triage reads manifests).
+
+    ``pipeline`` defaults to the MONAI chain's ``PIPELINE_VERSION``, recorded so a bundle says which
+    version of the chain it reproduces.
 
     Accepts the single-window form (``hu_min``/``hu_max``) and the list form (``windows``: pairs of
     HU bounds, or objects with ``hu_min``/``hu_max``), each mapped by ``(HU + scale_offset) /
@@ -128,6 +131,10 @@ def recipe_from_settings(settings: Any, pipeline: str = "1") -> PreprocessingRec
         windows.append(Window(lo, hi, out_min, out_max))
     spacing = tuple(float(s) for s in settings.spacing)
     shape = tuple(int(n) for n in settings.shape)
+    if pipeline is None:
+        from radcurate.engine.volumes.preprocessing import PIPELINE_VERSION
+
+        pipeline = PIPELINE_VERSION
     return PreprocessingRecipe(spacing, tuple(windows), shape, pipeline)  # type: ignore[arg-type]
 
 

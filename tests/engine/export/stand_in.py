@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from radcurate.engine.volumes.numpy_preprocessing import PreprocessingRecipe, Window
+from radcurate.engine.settings import TWO_WINDOWS, PreprocessingSettings
+from radcurate.engine.volumes.numpy_preprocessing import recipe_from_settings
 
 FINDINGS = ("Cardiomegaly", "Pleural effusion", "Lung nodule")
 TEMPLATES = (
@@ -22,11 +23,8 @@ TEMPLATES = (
     ("{Finding} is present.", "No {finding}."),
     ("Findings consistent with {finding}.", "No evidence of {finding}."),
 )
-RECIPE = PreprocessingRecipe(
-    spacing=(5.0, 5.0, 8.0),
-    windows=(Window(-1000.0, 200.0, -1.0, 1.0), Window(-1000.0, 2000.0, -1.0, 1.0)),
-    shape=(32, 32, 16),
-)
+SETTINGS = PreprocessingSettings(spacing=(5.0, 5.0, 8.0), windows=TWO_WINDOWS, shape=(32, 32, 16))
+RECIPE = recipe_from_settings(SETTINGS)  # the demo preset's two HU windows, tiny shape
 _CACHE: dict[str, Any] = {}
 
 

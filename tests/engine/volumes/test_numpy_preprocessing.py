@@ -9,7 +9,7 @@ import pytest
 
 from radcurate.engine.demo.phantom.cases import plan_case, render_case
 from radcurate.engine.errors import InputError
-from radcurate.engine.settings import PreprocessingSettings
+from radcurate.engine.settings import TWO_WINDOWS, PreprocessingSettings
 from radcurate.engine.volumes import preprocessing as monai_chain
 from radcurate.engine.volumes.numpy_preprocessing import (
     PreprocessingRecipe,
@@ -24,8 +24,9 @@ from radcurate.engine.volumes.volume import Volume, content_checksum
 pytest.importorskip("monai")
 
 SETTINGS = [
-    PreprocessingSettings(spacing=(5.0, 5.0, 8.0), shape=(32, 32, 16)),  # demo-like: downsample, pad in Z
-    PreprocessingSettings(spacing=(0.7, 1.1, 2.0), shape=(24, 40, 8)),  # upsample some axes, crop all
+    # demo-like: downsample, pad in Z, the two windows of both presets
+    PreprocessingSettings(spacing=(5.0, 5.0, 8.0), windows=TWO_WINDOWS, shape=(32, 32, 16)),
+    PreprocessingSettings(spacing=(0.7, 1.1, 2.0), shape=(24, 40, 8)),  # upsample some axes, crop all; one window
 ]
 
 
@@ -54,8 +55,8 @@ def test_real_ct_matches_monai(shared_data: Path, settings: PreprocessingSetting
     for volume in volumes:
         expected = monai_chain.preprocess(volume, settings)
         got = preprocess_volume(volume, recipe)
-        assert got.shape == (1, *settings.shape)
-        assert np.abs(got[0] - expected).max() <= 1e-4, volume.source
+        assert got.shape == expected.shape == (len(settings.windows), *settings.shape)
+        assert np.abs(got - expected).max() <= 1e-4, volume.source
 
 
 def test_phantom_and_oblique_match_monai() -> None:
@@ -71,7 +72,7 @@ def test_phantom_and_oblique_match_monai() -> None:
     for a in (affine, oblique):
         volume = _volume(hu, a)
         expected = monai_chain.preprocess(volume, settings)
-        assert np.abs(preprocess_volume(volume, recipe_from_settings(settings))[0] - expected).max() <= 1e-4
+        assert np.abs(preprocess_volume(volume, recipe_from_settings(settings)) - expected).max() <= 1e-4
 
 
 def test_output_size_is_monai_grid() -> None:
@@ -98,8 +99,9 @@ def test_windows_are_channels_with_their_own_air() -> None:
 
 
 def test_recipe_follows_settings_and_rejects_malformed() -> None:
-    recipe = recipe_from_settings(PreprocessingSettings())
-    assert recipe.windows == (Window(-1000.0, 200.0, -1.0, 1.0),) and recipe.shape == (192, 192, 96)
+    recipe = recipe_from_settings(PreprocessingSettings(windows=TWO_WINDOWS))
+    assert recipe.windows == (Window(-1000.0, 200.0, -1.0, 1.0), Window(-200.0, 1500.0, 1 / 3, 19 / 6))
+    assert recipe.shape == (192, 192, 96)
     with pytest.raises(InputError, match="preprocessing"):
         PreprocessingRecipe.from_json({"spacing": [1, 1], "windows": [], "shape": [1, 1, 1]})
     with pytest.raises(InputError, match="3-D"):
