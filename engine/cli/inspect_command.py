@@ -63,6 +63,7 @@ def inspect_path(path: Path) -> dict[str, Any]:
             series_key=source.series_key,
             files=len(source.files),
             transfer_syntax_name=volume.metadata.get("transfer_syntax_name"),
+            original_geometry=volume.metadata.get("original_geometry"),
         )
         volumes.append(summary)
     if not volumes:
@@ -96,6 +97,20 @@ def _print_report(report: dict[str, Any]) -> None:
         if v.get("transfer_syntax_name") and v["transfer_syntax_name"] != syntax:
             syntax += f" ({v['transfer_syntax_name']})"
         table.add_row("transfer syntax", escape(syntax))
+        original = v.get("original_geometry")
+        if original:  # shape and spacing above are the resampled grid; say what the scanner wrote
+            if original.get("gantry_detector_tilt_degrees"):
+                table.add_row("gantry tilt", f"{original['gantry_detector_tilt_degrees']:g}° (GantryDetectorTilt)")
+            distances = original["slice_distances_mm"]
+            steps = sorted({round(b - a, 2) for a, b in zip(distances, distances[1:], strict=False)})
+            table.add_row(
+                "resampled",
+                escape(
+                    f"{original['slices']} slices (steps {', '.join(f'{s:g}' for s in steps)} mm, shear "
+                    f"{original['shear_degrees']:g}°) → {original['resampled_slices']} slices every "
+                    f"{original['resampled_step_mm']:.4g} mm on a box-shaped grid"
+                ),
+            )
         for warning in v["warnings"]:
             table.add_row("[yellow]warning[/]", escape(warning))
         console.print(table)

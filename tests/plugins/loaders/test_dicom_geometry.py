@@ -116,3 +116,34 @@ def test_4mm_then_7mm_spacing_is_resampled_onto_a_regular_grid(
         i, j, z = (int(v) for v in np.round(_index(volume.affine, world)))
         w = (11.0 / 3) / 7.0
         assert volume.array[i, j, z] == pytest.approx((1 - w) * hu[2][row, col] + w * hu[1][row, col], abs=1e-3)
+
+
+def test_inspect_prints_the_resampled_geometry_and_the_tilt(real_slices: list[pydicom.Dataset], tmp_path: Path) -> None:
+    import json
+
+    import typer
+    from typer.testing import CliRunner
+
+    from radcurate.engine.cli.inspect_command import register
+
+    app = typer.Typer()
+    register(app)
+
+    @app.command()
+    def other() -> None:  # keeps typer from collapsing to a single-command app
+        """Placeholder."""
+
+    first = real_slices[0]
+    base = [float(v) for v in first.ImagePositionPatient]
+    d_row = float(first.PixelSpacing[0])
+    positions = [[base[0], base[1] + k * d_row, base[2] - 4.0 * k] for k in range(3)]
+    folder = tmp_path / "tilted"
+    _write(real_slices, folder, positions, tilt=11.46)
+    result = CliRunner().invoke(app, ["inspect", str(folder)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "gantry tilt 11.46° (GantryDetectorTilt)" in text
+    assert "512 × 512 × 3" in text and "0.810547 × 0.810547 × 4" in text
+    assert "resampled │ 3 slices (steps 4 mm, shear 11.455°) → 3 slices every 4 mm" in text
+    report = json.loads(CliRunner().invoke(app, ["inspect", str(folder), "--json"]).output)
+    assert report["volumes"][0]["original_geometry"]["gantry_detector_tilt_degrees"] == 11.46
