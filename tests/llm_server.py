@@ -89,6 +89,7 @@ class LLMServer:
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self.bad_requests: list[str] = []
+        self.received: list[bytes] = []  # every POST body as it arrived (what left the client)
         self.httpd: ThreadingHTTPServer | None = None
 
     # ------------------------------------------------------------------ controls
@@ -240,6 +241,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         state = self.server.state
         raw = self._body()
+        with state.lock:
+            state.received.append(raw)
         path = self.path.split("?")[0]
         with self._counted(path):
             if not self._authorised():

@@ -55,6 +55,12 @@ def extract(
     refresh: bool = typer.Option(
         False, "--refresh", help="Label every report again and re-ask the endpoint instead of its cache."
     ),
+    send_raw: bool = typer.Option(
+        False, "--send-raw", help="Send report text unscrubbed to a remote endpoint (PHI guard off; recorded)."
+    ),
+    phi_guard: str = typer.Option(
+        "auto", "--phi-guard", help="auto: scrub unless the endpoint is on this machine; always; off."
+    ),
     job: Optional[int] = typer.Option(None, "--job", help="Claim this queued job (used by background jobs)."),  # noqa: UP045
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -84,7 +90,8 @@ def extract(
             )
         plugin = runner.make_extractor(project, name, **overrides)
         if dry_run:
-            _print_estimate(runner.estimate(project, plugin, source=source, limit=limit), as_json)
+            guard = "off" if send_raw else phi_guard
+            _print_estimate(runner.estimate(project, plugin, source=source, limit=limit, phi_guard=guard), as_json)
             return
         params = {
             "extractor": name,
@@ -109,7 +116,15 @@ def extract(
         _sigterm_as_interrupt()
         if as_json:
             summary = runner.run_extraction(
-                project, plugin, source=source, limit=limit, batch=batch, job_id=job, params=params, refresh=refresh
+                project,
+                plugin,
+                source=source,
+                limit=limit,
+                batch=batch,
+                job_id=job,
+                params=params,
+                refresh=refresh,
+                phi_guard="off" if send_raw else phi_guard,
             )
             print_json(summary.as_json())
             return
@@ -139,6 +154,7 @@ def extract(
                 params=params,
                 on_progress=on_progress,
                 refresh=refresh,
+                phi_guard="off" if send_raw else phi_guard,
             )
     rate = f", {summary.reports_per_s:.0f} reports/s" if summary.seconds else ""
     cost = (

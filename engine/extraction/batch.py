@@ -93,7 +93,9 @@ async def run_batch(run: RemoteRun, groups: Sequence[ReportGroup], folder: Path)
         if not waiting or run.stop.is_set():
             return
         stem = f"job{run.job.id}-{int(time.time())}"
-        new_ids = await extractor.submit_batch([(k, g.text) for k, g in waiting.items()], run.vocabulary, folder, stem)
+        new_ids = await extractor.submit_batch(
+            [(k, g.outgoing) for k, g in waiting.items()], run.vocabulary, folder, stem
+        )
         run.summary.batches.extend(new_ids)
         open_ids.extend(new_ids)
         _record_open(run, open_ids)

@@ -41,7 +41,7 @@ from radcurate.engine.store import llm_cache, quarantine
 from radcurate.engine.store.database import connect, path_of
 from radcurate.engine.store.decisions import write_transaction
 from radcurate.engine.store.llm_cache import LLMAnswer
-from radcurate.engine.store.studies import Report
+from radcurate.engine.store.studies import Report, text_sha256
 from radcurate.engine.vocabulary import Vocabulary
 
 #: Stop the run after this many requests in a row failed even after the client's retries.
@@ -82,10 +82,15 @@ class ReportGroup:
 
     key: str
     reports: list[Report]
+    sent: str | None = None  # what goes to the endpoint when the PHI guard scrubbed it (phi_guard.py)
 
     @property
     def text(self) -> str:
         return self.reports[0].text
+
+    @property
+    def outgoing(self) -> str:
+        return self.text if self.sent is None else self.sent
 
 
 @dataclass
@@ -230,17 +235,25 @@ def public_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def group_reports(reports: Sequence[Report], extractor: RemoteExtractor, vocabulary: Vocabulary) -> list[ReportGroup]:
+def group_reports(
+    reports: Sequence[Report],
+    extractor: RemoteExtractor,
+    vocabulary: Vocabulary,
+    scrub: Callable[[Report], str] | None = None,
+) -> list[ReportGroup]:
+    """Reports grouped by cache key; with ``scrub`` (the PHI guard) the key and what is sent are the
+    scrubbed text's, so the cache never holds an answer to raw text meant to be scrubbed."""
     groups: dict[str, ReportGroup] = {}
     for report in reports:
-        key = extractor.cache_key(report.sha256, vocabulary)
-        groups.setdefault(key, ReportGroup(key, [])).reports.append(report)
+        sent = scrub(report) if scrub is not None else None
+        key = extractor.cache_key(text_sha256(sent) if sent is not None else report.sha256, vocabulary)
+        groups.setdefault(key, ReportGroup(key, [], sent)).reports.append(report)
     return list(groups.values())
 
 
 async def _ask(run: RemoteRun, group: ReportGroup) -> Outcome:
     try:
-        answer = await run.extractor.ask(group.text, run.vocabulary)
+        answer = await run.extractor.ask(group.outgoing, run.vocabulary)
     except EndpointUnusable:
         raise
     except ExtractionError as exc:

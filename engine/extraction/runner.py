@@ -28,6 +28,7 @@ from radcurate.engine.contracts import plugins
 from radcurate.engine.contracts.labels import SilverLabel
 from radcurate.engine.errors import ExtractionError, InputError
 from radcurate.engine.extraction.outcomes import store_report_outcome
+from radcurate.engine.extraction.phi_guard import report_scrubber, should_scrub
 from radcurate.engine.extraction.remote import RemoteExtractor, RemoteRun, group_reports, run_online
 from radcurate.engine.extraction.summary import CostEstimate, ExtractionSummary
 from radcurate.engine.jobs import records as jobs
@@ -107,7 +108,9 @@ def pending_reports(
     return len(everything), skipped, todo
 
 
-def estimate(project: Any, extractor: Any, *, source: str | None = None, limit: int | None = None) -> CostEstimate:
+def estimate(
+    project: Any, extractor: Any, *, source: str | None = None, limit: int | None = None, phi_guard: str = "auto"
+) -> CostEstimate:
     """``--dry-run``: what would be sent and what it would cost; nothing is sent or written."""
     vocabulary = project.vocabulary
     source = source or source_name(extractor)
@@ -117,9 +120,10 @@ def estimate(project: Any, extractor: Any, *, source: str | None = None, limit: 
         return CostEstimate(
             source, extractor.name, model, total, skipped, len(todo), 0, 0, 0, 0, 0.0, "none (offline extractor)"
         )
-    groups = group_reports(todo, extractor, vocabulary)
+    scrubbing = should_scrub(phi_guard, str(getattr(extractor, "base_url", "")))
+    groups = group_reports(todo, extractor, vocabulary, report_scrubber(project.db) if scrubbing else None)
     cached = llm_cache.get_many(project.db, [g.key for g in groups])
-    asked = [g.text for g in groups if g.key not in cached]
+    asked = [g.outgoing for g in groups if g.key not in cached]
     t_in, t_out, cost = extractor.estimate(asked, vocabulary)
     return CostEstimate(
         source,
@@ -208,12 +212,14 @@ def run_extraction(
     params: Mapping[str, Any] | None = None,
     on_progress: ProgressCallback | None = None,
     refresh: bool = False,
+    phi_guard: str = "auto",
 ) -> ExtractionSummary:
     """Label the project's pending reports with ``extractor`` as a job; returns the run's summary.
 
     ``params`` is recorded on the job (the command line's options, so the job can be resumed);
     ``job_id`` claims a job made by :func:`radcurate.engine.jobs.records.launch`. The summary's
-    ``status`` is ``done`` or ``cancelled``; a failure raises (and the job records it).
+    ``status`` is ``done`` or ``cancelled``; a failure raises (and the job records it). ``phi_guard``
+    (auto | always | off = ``--send-raw``) scrubs report text bound for a remote endpoint (phi_guard.py).
     """
     db, vocabulary = project.db, project.vocabulary
     source = source or source_name(extractor)
@@ -221,6 +227,11 @@ def run_extraction(
     if batch and not (remote and hasattr(extractor, "submit_batch")):
         raise InputError(f"extractor {extractor.name!r} has no Batch API path", field="batch")
     job_params = dict(params or {"extractor": extractor.name, "source": source, "limit": limit, "batch": batch})
+    scrubbing = remote and should_scrub(phi_guard, str(getattr(extractor, "base_url", "")))
+    if remote:  # recorded on the job: raw text was sent only where the user said --send-raw
+        job_params.update(
+            send_raw=phi_guard == "off" or None, phi_guard=None if phi_guard in ("auto", "off") else phi_guard
+        )
     with jobs.running(db, "extract", job_params, job_id=job_id) as job:
         total, skipped, todo = pending_reports(db, extractor, vocabulary, source, limit, refresh=refresh)
         summary = ExtractionSummary(
@@ -247,7 +258,10 @@ def run_extraction(
         if on_progress:
             on_progress(0, len(todo), summary.message())
         if remote:
-            _run_remote(project, extractor, todo, source, job, summary, batch, on_progress, refresh=refresh)
+            scrub = report_scrubber(db) if scrubbing else None
+            _run_remote(
+                project, extractor, todo, source, job, summary, batch, on_progress, refresh=refresh, scrub=scrub
+            )
         else:
             _run_local(project, extractor, todo, source, job, summary, on_progress)
         # A cancel that came after the last item found nothing left to stop: the run is done.
@@ -269,6 +283,7 @@ def _run_remote(
     on_progress: ProgressCallback | None,
     *,
     refresh: bool = False,
+    scrub: Callable[[studies.Report], str] | None = None,
 ) -> None:
     from radcurate.engine.extraction.batch import run_batch
 
@@ -276,7 +291,7 @@ def _run_remote(
         run = RemoteRun(project.db, extractor, project.vocabulary, source, job, summary, refresh=refresh)
         if on_progress:
             run.on_commit = lambda: on_progress(summary.done, summary.todo, summary.message())
-        groups = group_reports(todo, extractor, project.vocabulary)
+        groups = group_reports(todo, extractor, project.vocabulary, scrub)
         try:
             if batch:
                 await run_batch(run, groups, Path(project.path) / "cache" / "batches")
