@@ -6,6 +6,13 @@ so negating the first two rows gives LPS, and :func:`to_lps` flips/transposes th
 canonical layout. scl_slope/scl_inter are applied; the result stays int16 when exact. NIfTI has
 no modality field: the volume is assumed to be CT, with a warning when values do not look like
 HU.
+
+Geometry and values a careful user would not want guessed at: the affine that places the voxels
+(sform, else qform, else pixdim) must be finite and invertible, and the voxel sizes it uses
+(pixdim) positive — else the file is refused naming that field (``srow_x``, ``pixdim``). A volume
+with no finite voxel (all NaN/inf) is refused naming the data; one with some non-finite voxels
+imports with them set to the lowest finite value and a warning giving the count. Any other
+failure while reading becomes a one-line InputError, never a Python exception text.
 """
 
 from __future__ import annotations
@@ -78,6 +85,72 @@ def affine_source(header: Any) -> str:
     return "pixdim"
 
 
+def check_geometry(img: Any, path: Path) -> str:
+    """Refuse a zero, non-finite or singular affine/pixdim, naming the field; return the affine source."""
+    header = img.header
+    source = affine_source(header)
+    pixdim = np.asarray(_raw_header(img, path)["pixdim"][1:4], dtype=float)
+    if source in ("qform", "pixdim") and (not np.all(np.isfinite(pixdim)) or np.any(pixdim <= 0)):
+        raise InputError(
+            f"pixdim (voxel size) {_fmt(pixdim)} must be three positive numbers; the {source} affine needs them",
+            path=path,
+            field="pixdim",
+        )
+    if source == "sform":
+        matrix = np.asarray([header["srow_x"], header["srow_y"], header["srow_z"]], dtype=float)
+        where = "srow_x"
+    else:
+        try:
+            matrix = np.asarray(img.affine, dtype=float)[:3]
+        except Exception:  # nibabel fails on some broken quaternions
+            matrix = np.full((3, 4), np.nan)
+        where = "quatern_b" if source == "qform" else "pixdim"
+    if not np.all(np.isfinite(matrix)):
+        raise InputError(f"the {source} affine has non-finite values", path=path, field=where)
+    scale = float(np.abs(matrix[:, :3]).max()) or 1.0
+    if abs(np.linalg.det(matrix[:, :3])) <= 1e-9 * scale**3:
+        raise InputError(
+            f"the {source} affine is singular (a zero voxel size or two axes in one direction): "
+            f"{_fmt(matrix[:, :3].ravel())}; the voxels cannot be placed in space",
+            path=path,
+            field=where,
+        )
+    return source
+
+
+def _raw_header(img: Any, path: Path) -> Any:
+    """The header as written: nibabel's loader silently sets a zero pixdim to 1, which would invent a voxel size."""
+    from nibabel.openers import ImageOpener
+
+    try:
+        with ImageOpener(str(path)) as handle:
+            return type(img.header).from_fileobj(handle, check=False)
+    except Exception:  # unreadable again: the header nibabel already parsed is the best there is
+        return img.header
+
+
+def _fmt(values: np.ndarray) -> str:
+    return "[" + ", ".join(f"{v:g}" for v in values) + "]"
+
+
+def _finite(hu: np.ndarray, path: Path) -> tuple[np.ndarray, str | None]:
+    """``hu`` with non-finite voxels set to the lowest finite value, and a warning; InputError if none is finite."""
+    if not np.issubdtype(hu.dtype, np.floating):
+        return hu, None
+    bad = ~np.isfinite(hu)
+    count = int(np.count_nonzero(bad))
+    if count == 0:
+        return hu, None
+    if count == hu.size:
+        raise InputError(
+            f"no finite voxel: all {hu.size:,} values are NaN or infinite", path=path, field="data (voxel values)"
+        )
+    low = float(hu[~bad].min())
+    hu = hu.copy() if not hu.flags.writeable else hu
+    hu[bad] = low
+    return hu, f"{count:,} of {hu.size:,} voxels ({count / hu.size:.2%}) are NaN or infinite; set to {low:g} HU"
+
+
 def _voxels(img: Any, path: Path) -> tuple[np.ndarray, float, float]:
     try:
         stored = np.asarray(img.dataobj.get_unscaled())
@@ -128,7 +201,9 @@ class NiftiLoader:
                 continue
             found.claimed.add(str(given))
             try:
-                _spatial_shape(_open(path), path)
+                img = _open(path)
+                _spatial_shape(img, path)
+                check_geometry(img, path)
             except InputError as exc:
                 found.rejected.append(Rejection(str(given), exc.field or "", exc.reason))
                 continue
@@ -148,17 +223,31 @@ class NiftiLoader:
         if len(source.files) != 1:
             raise InputError(f"a NIfTI source is one file, got {len(source.files)}", field="files")
         path = Path(source.files[0])
+        try:
+            return self._load(path)
+        except InputError:
+            raise
+        except Exception as exc:  # a header nibabel accepts but cannot use: one line, never a traceback
+            raise InputError(
+                f"cannot read this NIfTI file as a CT volume ({type(exc).__name__} while decoding: the header is "
+                "inconsistent or the file is damaged)",
+                path=path,
+                field="header",
+            ) from None
+
+    def _load(self, path: Path) -> Volume:
         img = _open(path)
         _spatial_shape(img, path)
+        source_field = check_geometry(img, path)
         stored, slope, intercept = _voxels(img, path)
         hu = rescale_to_hu(stored, slope, intercept)
+        hu, finite_note = _finite(hu, path)
         if hu.dtype == np.float32:
             hu = exact_int16(hu)
         import nibabel
 
         ras_affine = np.asarray(img.affine, dtype=float)
         codes = "".join(nibabel.aff2axcodes(ras_affine))  # letters name where each axis points
-        source_field = affine_source(img.header)
         array, affine = to_lps(hu, RAS_TO_LPS @ ras_affine)
         spacing = axis_spacing(affine)
         metadata = {
@@ -170,7 +259,7 @@ class NiftiLoader:
             "scl_inter": intercept,
             "stored_dtype": str(img.get_data_dtype()),
             "description": _descrip(img.header),
-            "warnings": _warnings(array, source_field, img.header),
+            "warnings": ([finite_note] if finite_note else []) + _warnings(array, source_field, img.header),
         }
         return Volume(
             array=array,

@@ -117,10 +117,31 @@ class DicomSeriesLoader:
         return found
 
     def load(self, source: VolumeSource) -> Volume:
-        """Decode one series to HU in the canonical LPS layout; InputError names file and field."""
+        """Decode one series to HU in the canonical LPS layout; InputError names file and field.
+
+        Whatever else goes wrong while decoding becomes one InputError line naming the series'
+        first file, never a Python exception text.
+        """
         if not source.files:
             raise InputError("the source lists no files", field="files")
         paths = [str(p) for p in source.files]
+        try:
+            return self._load(paths)
+        except InputError:
+            raise
+        except MemoryError:
+            raise InputError(
+                f"not enough memory to decode {len(paths)} file(s)", path=paths[0], field="PixelData"
+            ) from None
+        except Exception as exc:
+            raise InputError(
+                f"cannot build a CT volume from these {len(paths)} file(s) ({type(exc).__name__} while decoding: "
+                "inconsistent headers or damaged pixel data)",
+                path=paths[0],
+                field="header",
+            ) from None
+
+    def _load(self, paths: list[str]) -> Volume:
         if len(paths) == 1 and _is_multiframe_class(paths[0]):
             first = _read_multiframe_file(paths[0])
             note = check_ct_image(first, paths[0])

@@ -159,3 +159,77 @@ def test_unclaimed_corrupt_and_truncated_files(loader: NiftiLoader, tmp_path: Pa
     with pytest.raises(InputError) as caught:
         loader.load(source)
     assert caught.value.path == str(cut) and caught.value.field == "vox_offset"
+
+
+# --------------------------------------------------------------------------- values and geometry
+@pytest.fixture
+def real_crop(shared_data: Path) -> nib.Nifti1Image:
+    """A 40×40×20 crop of the real chest CT (int16 HU, 1.5 mm, sform only), as a float32 image."""
+    path = shared_data / "nifti-ct-totalsegmentator" / "chest_ct_crop_pulmonary_1.5mm.nii.gz"
+    if not path.is_file():
+        pytest.skip(f"{path} not found (see shared/data/MANIFEST.md)")
+    img = nib.load(str(path))
+    data = np.asarray(img.dataobj[40:80, 30:70, 40:60], dtype=np.float32)
+    out = nib.Nifti1Image(data, img.affine, img.header)
+    out.set_data_dtype(np.float32)
+    return out
+
+
+def _save(img: nib.Nifti1Image, path: Path) -> Path:
+    nib.save(img, str(path))
+    return path
+
+
+def test_all_non_finite_is_refused_naming_the_data(loader: NiftiLoader, real_crop, tmp_path: Path) -> None:
+    data = np.full(real_crop.shape, np.nan, dtype=np.float32)
+    data[::2] = np.inf
+    path = _save(nib.Nifti1Image(data, real_crop.affine, real_crop.header), tmp_path / "all_nan.nii.gz")
+    found = loader.discover([path])
+    with pytest.raises(InputError) as caught:
+        loader.load(found.sources[0])
+    assert caught.value.field == "data (voxel values)" and caught.value.path == str(path)
+    assert "no finite voxel: all 32,000 values are NaN or infinite" in caught.value.reason
+
+
+def test_partly_non_finite_imports_with_the_count(loader: NiftiLoader, real_crop, tmp_path: Path) -> None:
+    data = np.asarray(real_crop.dataobj, dtype=np.float32).copy()
+    lowest = float(data.min())
+    data[0, :10, 0] = np.nan
+    data[5, 5, :3] = -np.inf
+    path = _save(nib.Nifti1Image(data, real_crop.affine, real_crop.header), tmp_path / "some_nan.nii.gz")
+    volume = load_one(loader, path)
+    assert any("13 of 32,000 voxels (0.04%) are NaN or infinite" in w for w in volume.warnings), volume.warnings
+    assert np.all(np.isfinite(volume.array)) and float(volume.array.min()) == lowest
+
+
+@pytest.mark.parametrize(
+    ("breakage", "field"),
+    [("zero_srow", "srow_x"), ("singular_srow", "srow_x"), ("zero_pixdim_qform", "pixdim"), ("nan_srow", "srow_x")],
+)
+def test_zero_or_singular_geometry_is_refused_naming_the_field(
+    loader: NiftiLoader, real_crop, tmp_path: Path, breakage: str, field: str
+) -> None:
+    img = nib.Nifti1Image(np.asarray(real_crop.dataobj), real_crop.affine, real_crop.header)
+    header = img.header
+    if breakage == "zero_srow":
+        header["srow_x"] = [0.0, 0.0, 0.0, 10.0]
+    elif breakage == "singular_srow":
+        header["srow_y"] = header["srow_x"]  # two axes in one direction
+    elif breakage == "nan_srow":
+        header["srow_z"] = [0.0, 0.0, np.nan, 0.0]
+    else:
+        header.set_sform(None, code=0)
+        header.set_qform(real_crop.affine, code=1)
+        header["pixdim"][1] = 0.0
+    path = tmp_path / f"{breakage}.nii"
+    nib.save(nib.Nifti1Image(np.asarray(real_crop.dataobj), None, header), str(path))
+    if breakage == "zero_pixdim_qform":  # nibabel repairs pixdim on save; write the zero as a broken tool would
+        raw = bytearray(path.read_bytes())
+        raw[80:84] = np.float32(0.0).tobytes()  # pixdim[1], NIfTI-1 header offset 76 + 4
+        path.write_bytes(bytes(raw))
+    found = loader.discover([path])
+    assert not found.sources and [r.field for r in found.rejected] == [field]
+    assert "Error" not in found.rejected[0].reason  # a sentence, not a Python exception
+    with pytest.raises(InputError) as caught:  # loading it directly says the same
+        loader.load(VolumeSource(loader="nifti", files=(str(path),), study_key="s", series_key="s"))
+    assert caught.value.field == field and "\n" not in str(caught.value)
