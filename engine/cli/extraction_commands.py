@@ -223,7 +223,9 @@ def import_labels(
 @app.command()
 def agreement(
     directory: Path = typer.Argument(..., help="Project folder."),
-    reference: str = typer.Option(..., "--reference", help="Reference label source (e.g. one from import-labels)."),
+    reference: str = typer.Option(
+        ..., "--reference", help="Reference label source (e.g. one from import-labels), or reader:NAME."
+    ),
     candidate: Optional[str] = typer.Option(  # noqa: UP045
         None, "--candidate", help="Source to score (default: the most recently run extractor)."
     ),
@@ -232,6 +234,7 @@ def agreement(
     """Per-finding precision, recall, F1 and Cohen's kappa of a label source against a reference.
 
     present → 1, everything else → 0.
+    Readers against each other: --reference reader:A --candidate reader:B (studies both decided).
     Example: radcurate agreement ~/ct-project --reference ctrate --candidate rules --json
     """
     from radcurate.engine.project import Project

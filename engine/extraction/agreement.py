@@ -3,7 +3,9 @@
 Both sources are binarised the way training reads labels: ``present`` → 1, everything else
 (``absent``, ``uncertain``, ``not_mentioned``) → 0 — which is also the only reading a binary
 reference such as CT-RATE's supports. A finding is compared over the studies labelled by both
-sources; ``support`` is the number of reference positives among them. The metrics are
+sources; ``support`` is the number of reference positives among them. ``reader:NAME`` stands for a
+reader's current decisions, so ``--reference reader:A --candidate reader:B`` is the readers' κ and
+F1 per finding on the studies both decided (DESIGN §4 Consensus). The metrics are
 scikit-learn's; a metric that is undefined is ``None`` rather than a made-up 0 or 1 — precision
 when the candidate has no positives, recall when the reference has none, F1 when neither has,
 κ when both are constant and equal (chance agreement is already 1). Macro averages are unweighted
@@ -19,7 +21,11 @@ from typing import Any
 
 from radcurate.engine.errors import InputError
 from radcurate.engine.store import labels as label_store
+from radcurate.engine.store.decisions import reader_states
 from radcurate.engine.vocabulary import LabelState
+
+#: ``reader:A`` names a reader's current decisions instead of a label source (readers' agreement).
+READER_PREFIX = "reader:"
 
 
 @dataclass(frozen=True)
@@ -98,10 +104,22 @@ def _finding(truth: list[int], predicted: list[int]) -> FindingAgreement:
     )
 
 
+def _states(db: Any, name: str) -> dict[str, dict[str, LabelState]]:
+    """A label source's current states, or a reader's current decisions for ``reader:NAME``."""
+    if name.startswith(READER_PREFIX):
+        reader = name[len(READER_PREFIX) :]
+        states = reader_states(db, reader)
+        if not states:
+            raise InputError(f"reader {reader!r} has no current decisions in this project", field="reference")
+        return states
+    label_store.get_source(db, name)
+    return label_store.states_by_study(db, name)
+
+
 def agreement(project: Any, reference: str, candidate: str | None = None) -> Agreement:
     """Compare ``candidate`` (default: the most recently run extractor source) with ``reference``."""
     db = project.db
-    label_store.get_source(db, reference)
+    truth_states = _states(db, reference)
     if candidate is None:
         candidate = label_store.latest_extractor_source(db)
         if candidate is None:
@@ -109,9 +127,7 @@ def agreement(project: Any, reference: str, candidate: str | None = None) -> Agr
                 "no extractor has labelled this project yet; run `radcurate extract` or name --candidate",
                 field="candidate",
             )
-    label_store.get_source(db, candidate)
-    truth_states = label_store.states_by_study(db, reference)
-    predicted_states = label_store.states_by_study(db, candidate)
+    predicted_states = _states(db, candidate)
     common = [s for s in truth_states if s in predicted_states]
     if not common:
         raise InputError(f"no study has labels from both {reference!r} and {candidate!r}", field="reference")

@@ -224,3 +224,12 @@ def gold(db: sqlite_utils.Database, study_id: str, reader: str | None = None) ->
     for r, finding, state in db.execute(sql, params).fetchall():
         out.setdefault(r, {})[finding] = LabelState(state)
     return out
+
+
+def reader_states(db: sqlite_utils.Database, reader: str) -> dict[str, dict[str, LabelState]]:
+    """``{study: {finding: state}}`` of one reader's current decisions (what ``agreement reader:A`` reads)."""
+    out: dict[str, dict[str, LabelState]] = {}
+    rows = db.execute("SELECT study_id, finding, state FROM gold_labels WHERE reader = ?", [reader]).fetchall()
+    for study_id, finding, state in rows:
+        out.setdefault(study_id, {})[finding] = LabelState(state)
+    return out
