@@ -54,3 +54,27 @@ def store_report_outcome(
         cost_usd=cost_usd,
     )
     return True
+
+
+def store_report_outcomes(
+    conn: sqlite3.Connection,
+    db: sqlite_utils.Database,
+    source: str,
+    outcomes: Sequence[tuple[Report, Sequence[SilverLabel] | None, str]],
+    *,
+    extractor_version: str | None,
+) -> None:
+    """A batch of ``(report, labels or None, reason)`` from an offline extractor, in a few statements.
+
+    Same rule as :func:`store_report_outcome`, written set-wise so the store keeps up with a
+    process pool of extractors (a site's archive: 1.8M label rows).
+    """
+    for report, labels, reason in outcomes:
+        if labels is None:
+            quarantine.add(db, report.study_id, "report", reason or "no labels", "extraction")
+    label_store.replace_many(
+        conn,
+        source,
+        [(r.study_id, r.sha256, labels) for r, labels, _ in outcomes if labels is not None],
+        extractor_version=extractor_version,
+    )

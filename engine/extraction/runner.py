@@ -27,7 +27,8 @@ from typing import Any
 from radcurate.engine.contracts import plugins
 from radcurate.engine.contracts.labels import SilverLabel
 from radcurate.engine.errors import ExtractionError, InputError
-from radcurate.engine.extraction.outcomes import store_report_outcome
+from radcurate.engine.extraction.local_pool import label_reports
+from radcurate.engine.extraction.outcomes import store_report_outcomes
 from radcurate.engine.extraction.phi_guard import report_scrubber, should_scrub
 from radcurate.engine.extraction.remote import RemoteExtractor, RemoteRun, group_reports, run_online
 from radcurate.engine.extraction.summary import CostEstimate, ExtractionSummary
@@ -170,24 +171,24 @@ def _run_local(
 
     def commit() -> bool:
         with write_transaction(db) as conn:
-            for report, labels, reason in pending:
-                store_report_outcome(conn, db, report, source, labels, reason=reason, extractor_version=version)
+            store_report_outcomes(conn, db, source, pending, extractor_version=version)
             pending.clear()
             return jobs.update(db, job.id, summary.done, summary.todo, summary.message())
 
     started = time.monotonic()
-    for report in todo:
-        try:
-            labels = _check_labels(extractor.extract(report.text, vocabulary), vocabulary)
+    for report, (labels, reason) in zip(todo, label_reports(extractor, todo, vocabulary), strict=False):
+        if labels is not None:
+            try:
+                labels = _check_labels(labels, vocabulary)
+            except ExtractionError as exc:
+                labels, reason = None, f"{extractor.name}: {exc}"
+        if labels is None:
+            pending.append((report, None, reason))
+            summary.quarantined += 1
+        else:
             pending.append((report, labels, ""))
             summary.labelled += 1
             summary.flagged += any(lab.flags for lab in labels)
-        except ExtractionError as exc:
-            pending.append((report, None, f"{extractor.name}: {exc}"))
-            summary.quarantined += 1
-        except Exception as exc:  # a plugin bug must not stop the batch; it is recorded with its type
-            pending.append((report, None, f"{extractor.name} crashed: {type(exc).__name__}: {exc}"))
-            summary.quarantined += 1
         now = time.monotonic()
         if len(pending) >= COMMIT_EVERY_REPORTS or now - last >= COMMIT_EVERY_S:
             last = now

@@ -23,12 +23,12 @@ The text is stored exactly as read (evidence offsets index into it).
 from __future__ import annotations
 
 import csv
-import io
 import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from radcurate.engine.contracts.plugins import Rejection
 from radcurate.engine.errors import InputError
@@ -95,29 +95,32 @@ def pick_columns(
     return id_name, text_name
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
 def _bad_byte(text: str) -> int | None:
     """The first undecodable byte kept by ``surrogateescape``, or None when the text was UTF-8."""
-    for ch in text:
-        if 0xDC80 <= ord(ch) <= 0xDCFF:
-            return ord(ch) - 0xDC00
-    return None
+    found = _SURROGATE.search(text)
+    return ord(found.group()) - 0xDC00 if found else None
 
 
 def _not_utf8(byte: int) -> str:
     return f"not valid UTF-8 (byte 0x{byte:02x}); save the file as UTF-8"
 
 
-def _read_text(path: Path) -> str:
-    """The file as text; invalid bytes survive as surrogates so each row can be judged alone."""
+def _open_text(path: Path) -> TextIO:
+    """The file opened as text for streaming; invalid bytes survive as surrogates so each row can be
+    judged alone. Memory stays bounded by a row, not the file (a site's CSV is hundreds of MB)."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as probe:
+            start = probe.read(2)
     except FileNotFoundError:
         raise InputError("report file not found", path=path) from None
     except OSError as exc:
         raise InputError(f"cannot read the report file ({exc.strerror})", path=path) from None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if start in (b"\xff\xfe", b"\xfe\xff"):
         raise InputError("line 1: the file is UTF-16, not UTF-8; save it as UTF-8", path=path, field="encoding")
-    return data.decode("utf-8-sig", errors="surrogateescape")
+    return path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
 class ReportFile:
@@ -146,29 +149,28 @@ class ReportFile:
                 raise InputError("no .txt reports in this folder", path=self.path)
         elif self.path.name.lower().endswith(JSONL_SUFFIXES):
             self.kind = "jsonl"
-            self._text = _read_text(self.path)
             self._keys = self._jsonl_keys()
         elif self.path.suffix.lower() in TABLE_SUFFIXES:
             self.kind = "csv"
-            self._text = _read_text(self.path)
             self._keys = self._csv_header()
         elif self.path.suffix.lower() == ".txt":
             self.kind = "txt-folder"
             self._files = [self.path]
-            _read_text(self.path)  # existence check
+            _open_text(self.path).close()  # existence check
         elif not self.path.exists():
             raise InputError("report file not found", path=self.path)
         else:
             raise InputError("not a report file: expected .csv, .tsv, .jsonl, .txt or a folder of .txt", path=self.path)
 
     # ------------------------------------------------------------------ headers
-    def _csv_reader(self) -> _csv.Reader:
+    def _csv_reader(self, handle: TextIO) -> _csv.Reader:
         csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
-        return csv.reader(io.StringIO(self._text, newline=""), delimiter=TABLE_SUFFIXES[self.path.suffix.lower()])
+        return csv.reader(handle, delimiter=TABLE_SUFFIXES[self.path.suffix.lower()])
 
     def _csv_header(self) -> tuple[str, str]:
         try:
-            header = next(self._csv_reader(), None)
+            with _open_text(self.path) as handle:
+                header = next(self._csv_reader(handle), None)
         except csv.Error as exc:
             raise InputError(f"line 1: not a readable CSV header ({exc})", path=self.path) from None
         if not header:
@@ -179,7 +181,11 @@ class ReportFile:
         return pick_columns(header, self.path, self.id_column, self.text_column)
 
     def _jsonl_keys(self) -> tuple[str, str]:
-        for number, line in enumerate(self._text.splitlines(), start=1):
+        with _open_text(self.path) as handle:
+            return self._first_jsonl_keys(handle)
+
+    def _first_jsonl_keys(self, handle: TextIO) -> tuple[str, str]:
+        for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
@@ -245,8 +251,12 @@ class ReportFile:
         return ReportEntry(study_id, text, path, where)
 
     def _csv_rows(self) -> Iterator[ReportEntry | Rejection]:
+        with _open_text(self.path) as handle:
+            yield from self._csv_rows_of(handle)
+
+    def _csv_rows_of(self, handle: TextIO) -> Iterator[ReportEntry | Rejection]:
         id_name, text_name = self._keys
-        reader = self._csv_reader()
+        reader = self._csv_reader(handle)
         path = str(self.path)
         header = next(reader)
         id_at, text_at = header.index(id_name), header.index(text_name)
@@ -272,9 +282,13 @@ class ReportFile:
             yield self._entry(row[id_at], row[text_at], path, where, text_name)
 
     def _jsonl_rows(self) -> Iterator[ReportEntry | Rejection]:
+        with _open_text(self.path) as handle:
+            yield from self._jsonl_rows_of(handle)
+
+    def _jsonl_rows_of(self, handle: TextIO) -> Iterator[ReportEntry | Rejection]:
         id_name, text_name = self._keys
         path = str(self.path)
-        for number, line in enumerate(self._text.splitlines(), start=1):
+        for number, line in enumerate(handle, start=1):
             where = f"line {number}"
             if not line.strip():
                 continue

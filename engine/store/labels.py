@@ -213,10 +213,14 @@ def replace_study_labels(
     for the record); a rerun on the same text replaces its own. ``tokens_in``/``tokens_out``/
     ``cost_usd`` are the whole report's usage, split over its labels.
     """
-    conn.execute(
+    removed = conn.execute(
         "DELETE FROM silver_labels WHERE study_id = ? AND source = ? AND report_sha256 IS ?",
         (study_id, source, report_sha256),
-    )
+    ).rowcount
+    if removed != len(labels):  # the maintained count ``status`` reads (migration m009)
+        conn.execute(
+            "UPDATE label_sources SET label_count = label_count + ? WHERE name = ?", (len(labels) - removed, source)
+        )
     if not labels:
         return
     n = len(labels)
@@ -250,8 +254,51 @@ def replace_study_labels(
     )
 
 
+def replace_many(
+    conn: sqlite3.Connection,
+    source: str,
+    items: Sequence[tuple[str, str | None, Sequence[SilverLabel]]],
+    *,
+    extractor_version: str | None = None,
+) -> None:
+    """:func:`replace_study_labels` for many ``(study_id, report_sha256, labels)`` of one offline
+    source (no usage to split) in three statements. Caller holds the transaction."""
+    if not items:
+        return
+    removed = conn.executemany(
+        "DELETE FROM silver_labels WHERE study_id = ? AND source = ? AND report_sha256 IS ?",
+        [(study_id, source, sha) for study_id, sha, _ in items],
+    ).rowcount
+    now = utc_now()
+    rows = [
+        (
+            study_id,
+            source,
+            lab.finding,
+            LabelState(lab.state).value,
+            lab.evidence,
+            lab.start,
+            lab.end,
+            lab.confidence,
+            json.dumps(list(lab.flags)) if lab.flags else "[]",
+            extractor_version,
+            now,
+            sha,
+        )
+        for study_id, sha, labels in items
+        for lab in labels
+    ]
+    conn.executemany(
+        "INSERT INTO silver_labels (study_id, source, finding, state, evidence, start, end, confidence, flags,"
+        " extractor_version, created_at, report_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    conn.execute("UPDATE label_sources SET label_count = label_count + ? WHERE name = ?", (len(rows) - removed, source))
+
+
 def delete_source_labels(conn: sqlite3.Connection, source: str) -> int:
     """Remove every label of a source (a reference re-import replaces the file's labels wholesale)."""
+    conn.execute("UPDATE label_sources SET label_count = 0 WHERE name = ?", (source,))
     return int(conn.execute("DELETE FROM silver_labels WHERE source = ?", (source,)).rowcount or 0)
 
 
@@ -316,8 +363,10 @@ def usage(db: sqlite_utils.Database, source: str) -> Usage:
 
 
 def counts(db: sqlite_utils.Database) -> dict[str, int]:
-    """Labels per source."""
+    """Labels per source (sources with labels), from the count maintained on every write."""
     return {
         s: int(n)
-        for s, n in db.execute("SELECT source, count(*) FROM silver_labels GROUP BY source ORDER BY source").fetchall()
+        for s, n in db.execute(
+            "SELECT name, label_count FROM label_sources WHERE label_count > 0 ORDER BY name"
+        ).fetchall()
     }

@@ -190,8 +190,9 @@ def m004_provenance(db: sqlite_utils.Database) -> None:
     """Every silver label and decision records the report text (sha256) it was made against.
 
     A re-imported report whose text changed keeps the old labels and decisions but makes them
-    stale: the gold view and "already labelled" compare hashes, never timestamps. Old report texts
-    stay in ``report_versions`` so a stale label's evidence offsets still point into its text.
+    stale: the gold view and "already labelled" compare hashes, never timestamps. A report text
+    that is replaced moves to ``report_versions`` (the current one lives in ``reports`` only), so a
+    stale label's evidence offsets still point into its text.
     Existing rows are stamped with the study's current report hash (they were made against it or
     against nothing). Decisions also record the series shown (``series_id``; NULL where unknown).
     """
@@ -204,8 +205,6 @@ def m004_provenance(db: sqlite_utils.Database) -> None:
             imported_at TEXT NOT NULL,
             PRIMARY KEY (study_id, sha256)
         );
-        INSERT INTO report_versions (study_id, sha256, text, imported_at)
-            SELECT study_id, sha256, text, imported_at FROM reports;
         CREATE TABLE silver_labels_v2 (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             study_id TEXT NOT NULL REFERENCES studies(id),
@@ -235,7 +234,6 @@ def m004_provenance(db: sqlite_utils.Database) -> None:
         DROP TABLE silver_labels;
         ALTER TABLE silver_labels_v2 RENAME TO silver_labels;
         CREATE INDEX silver_source ON silver_labels(source, study_id);
-        CREATE INDEX silver_study ON silver_labels(study_id, source);
 
         DROP TRIGGER decisions_append_only_update;
         ALTER TABLE decisions ADD COLUMN report_sha256 TEXT;
@@ -365,6 +363,22 @@ def m005_learning(db: sqlite_utils.Database) -> None:
         ALTER TABLE models ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
         ALTER TABLE models ADD COLUMN job_id INTEGER;
         CREATE INDEX scores_study ON scores(study_id, model_id);
+        """
+    )
+
+
+@migrations(name="m009_scale")
+def m009_scale(db: sqlite_utils.Database) -> None:
+    """Indexes a site's archive needs (100k studies), each checked with EXPLAIN QUERY PLAN:
+    the next position of a new study and the worklist's order (``studies.position``), and the gold
+    view's "latest decision against this report text" lookup; and a maintained label count per
+    source, so ``status`` does not count 1.8M label rows on every call."""
+    db.executescript(
+        """
+        CREATE INDEX IF NOT EXISTS studies_position ON studies(position);
+        CREATE INDEX IF NOT EXISTS decisions_current ON decisions(study_id, finding, reader, report_sha256, id);
+        ALTER TABLE label_sources ADD COLUMN label_count INTEGER NOT NULL DEFAULT 0;
+        UPDATE label_sources SET label_count = (SELECT count(*) FROM silver_labels l WHERE l.source = name);
         """
     )
 

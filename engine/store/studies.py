@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,26 +80,77 @@ def upsert_report(db: sqlite_utils.Database, study_id: str, text: str, source: s
     row = db.conn.execute("SELECT sha256 FROM reports WHERE id = ?", (study_id,)).fetchone()
     if row and row[0] == digest:
         return "unchanged"
-    now = utc_now()
+    _keep_superseded(db.conn, [study_id] if row else [])
     db.conn.execute(
         "INSERT INTO reports (id, study_id, text, sha256, source, imported_at) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(id) DO UPDATE SET text = excluded.text, sha256 = excluded.sha256, "
         "source = excluded.source, imported_at = excluded.imported_at",
-        (study_id, study_id, text, digest, source, now),
-    )
-    # Every text a report has had is kept: labels and decisions made against an earlier text stay
-    # readable (stale, with their evidence offsets into that text) instead of being deleted.
-    db.conn.execute(
-        "INSERT OR IGNORE INTO report_versions (study_id, sha256, text, imported_at) VALUES (?, ?, ?, ?)",
-        (study_id, digest, text, now),
+        (study_id, study_id, text, digest, source, utc_now()),
     )
     return "changed" if row else "new"
+
+
+def _keep_superseded(conn: Any, study_ids: Sequence[str]) -> None:
+    """Copy the reports about to be replaced into ``report_versions``: labels and decisions made
+    against an earlier text stay readable (stale, with evidence offsets into that text)."""
+    conn.executemany(
+        "INSERT OR IGNORE INTO report_versions (study_id, sha256, text, imported_at) "
+        "SELECT study_id, sha256, text, imported_at FROM reports WHERE id = ?",
+        [(s,) for s in study_ids],
+    )
+
+
+def store_reports(conn: Any, rows: Sequence[tuple[str, str, str | None]]) -> list[tuple[bool, str]]:
+    """Store a batch of ``(study_id, text, source)`` reports; per row ``(study created, outcome)``.
+
+    The same rules as :func:`ensure_study` + :func:`upsert_report` (outcome ``new``/``changed``/
+    ``unchanged``, positions in arrival order, every text kept in ``report_versions``) with a
+    handful of set-based statements per batch instead of five per row, so a site's archive
+    imports at thousands of reports a second. Caller holds the transaction; ids must be unique
+    within the batch and already stripped.
+    """
+    if not rows:
+        return []
+    ids = [r[0] for r in rows]
+    known: set[str] = set()
+    current: dict[str, str] = {}
+    for start in range(0, len(ids), 500):  # SQLite's default limit on bound parameters is 999+
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        known.update(r[0] for r in conn.execute(f"SELECT id FROM studies WHERE id IN ({marks})", chunk))
+        current.update(conn.execute(f"SELECT id, sha256 FROM reports WHERE id IN ({marks})", chunk).fetchall())
+    position = int(conn.execute("SELECT coalesce(max(position), 0) FROM studies").fetchone()[0])
+    now = utc_now()
+    new_studies, writes, out = [], [], []
+    for study_id, text, source in rows:
+        created = study_id not in known
+        if created:
+            position += 1
+            new_studies.append((study_id, position, now))
+            known.add(study_id)
+        digest = text_sha256(text)
+        before = current.get(study_id)
+        outcome = "unchanged" if before == digest else "changed" if before else "new"
+        if outcome != "unchanged":
+            writes.append((study_id, study_id, text, digest, source, now))
+        out.append((created, outcome))
+    conn.executemany("INSERT INTO studies (id, position, created_at) VALUES (?, ?, ?)", new_studies)
+    _keep_superseded(conn, [sid for sid, (_, outcome) in zip(ids, out, strict=True) if outcome == "changed"])
+    conn.executemany(
+        "INSERT INTO reports (id, study_id, text, sha256, source, imported_at) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(id) DO UPDATE SET text = excluded.text, sha256 = excluded.sha256, "
+        "source = excluded.source, imported_at = excluded.imported_at",
+        writes,
+    )
+    return out
 
 
 def report_text_version(db: sqlite_utils.Database, study_id: str, sha256: str) -> str | None:
     """The text a study's report had when its sha256 was ``sha256`` (``None`` if never seen)."""
     row = db.execute(
-        "SELECT text FROM report_versions WHERE study_id = ? AND sha256 = ?", [study_id, sha256]
+        "SELECT text FROM reports WHERE id = ? AND sha256 = ? UNION ALL "
+        "SELECT text FROM report_versions WHERE study_id = ? AND sha256 = ? LIMIT 1",
+        [study_id, sha256, study_id, sha256],
     ).fetchone()
     return row[0] if row else None
 

@@ -23,9 +23,9 @@ def counts(db: sqlite_utils.Database) -> dict[str, Any]:
         return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
     reviewed = db.execute("SELECT count(DISTINCT study_id) FROM gold_labels").fetchone()[0]
-    stale_decisions = db.execute(
-        "SELECT count(*) FROM decisions d WHERE d.report_sha256 IS NOT "
-        "(SELECT r.sha256 FROM reports r WHERE r.id = d.study_id)"
+    stale_decisions = db.execute(  # as for labels: only studies whose report was replaced can hold them
+        "SELECT count(*) FROM decisions d WHERE d.study_id IN (SELECT DISTINCT study_id FROM report_versions) "
+        "AND d.report_sha256 IS NOT (SELECT r.sha256 FROM reports r WHERE r.id = d.study_id)"
     ).fetchone()[0]
     return {
         "studies": count("studies"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from radcurate.engine.contracts.labels import SilverLabel
 from radcurate.engine.errors import ExtractionError, InputError
+from radcurate.engine.extraction import runner
 from radcurate.engine.extraction.reference import parse_value
 from radcurate.engine.extraction.runner import run_extraction
 from radcurate.engine.jobs import records as jobs
@@ -269,3 +271,19 @@ def test_extract_job_params_round_trip(project: Project) -> None:
     summary = run_extraction(project, KeywordExtractor(), limit=1)
     job = jobs.get(project.db, summary.job)
     assert job.params == {"extractor": "keywords", "source": "keywords", "limit": 1, "batch": False}
+
+
+def test_a_process_pool_labels_exactly_as_one_process(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Big runs spread the rules over the cores; the store gets the same labels, in the same order."""
+    from radcurate.engine.extraction import local_pool
+
+    add_studies(project, many(40))
+    serial = run_extraction(project, runner.make_extractor(project, "rules"), source="serial")
+    monkeypatch.setattr(local_pool, "POOL_MIN_REPORTS", 10)
+    monkeypatch.setattr(local_pool, "CHUNK", 7)
+    extractor = runner.make_extractor(project, "rules")
+    assert local_pool.workers_for(extractor, 40) >= (2 if (os.cpu_count() or 1) > 1 else 0)
+    pooled = run_extraction(project, extractor, source="pooled")
+    assert (serial.labelled, pooled.labelled) == (40, 40)
+    for study in project.study_ids():
+        assert project.silver(study, source="pooled") == project.silver(study, source="serial")

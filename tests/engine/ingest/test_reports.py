@@ -175,4 +175,4 @@ def test_cli_reports_only_import_json_shape(tmp_path: Path) -> None:
     bad = radcurate("import", str(tmp_path / "p"), "--reports", str(path), "--text-column", "nope")
     assert bad.returncode == 1 and "nope" in bad.stderr and str(path) in bad.stderr
     listed = radcurate("quarantine", str(tmp_path / "p"), "--json")
-    assert [set(r) for r in json.loads(listed.stdout)] == [{"path", "field", "reason", "stage", "time"}]
+    assert [set(r) >= {"path", "field", "reason", "stage", "time"} for r in json.loads(listed.stdout)] == [True]

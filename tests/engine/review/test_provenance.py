@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from radcurate.engine.project import Project
+from radcurate.engine.store import studies
 from radcurate.engine.vocabulary import LabelState
 from tests.conftest import LLM_TEST_KEY, add_studies
 
@@ -59,7 +60,9 @@ def test_changed_report_text_makes_old_labels_and_decisions_stale_and_deletes_no
         assert project.silver("case_1")["Pleural effusion"].state is LabelState.PRESENT
         assert project.gold("case_1", reader="dr_a") == {}  # the stale decision is not gold for the new text
         assert project.worklist(reader="dr_a")[0].status == "unreviewed"
-        assert project.db.execute("SELECT count(*) FROM report_versions").fetchone()[0] == 2
+        old = project.db.execute("SELECT sha256 FROM report_versions").fetchall()
+        assert len(old) == 1 and old[0][0] == history[0]["report_sha256"]  # the first text is kept
+        assert "Cardiomegaly" in studies.report_text_version(project.db, "case_1", old[0][0])
     # unchanged text re-imported: nothing becomes stale, nothing is relabelled
     assert radcurate("import", project_dir, "--reports", str(second)).returncode == 0
     again = json.loads(radcurate("extract", project_dir, "--extractor", "rules", "--json").stdout)

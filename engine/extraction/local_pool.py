@@ -1,0 +1,78 @@
+"""Running an offline extractor (the rules) across the cores for big runs, results in report order.
+
+The rules extractor is pure Python and CPU-bound, so a site's archive is labelled by a process pool
+(one worker per core) while the parent process alone writes the store, in batches — SQLite wants
+one writer. Small runs stay in-process: starting workers costs more than a few hundred reports.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from radcurate.engine.contracts.labels import SilverLabel
+from radcurate.engine.errors import ExtractionError
+from radcurate.engine.store.studies import Report
+from radcurate.engine.vocabulary import Vocabulary
+
+POOL_MIN_REPORTS = 2000  # below this a pool's start-up costs more than it saves
+CHUNK = 100  # reports per task: large enough to amortise pickling, small enough to keep progress live
+
+Outcome = tuple[list[SilverLabel] | None, str]  # (labels, "") or (None, the reason to quarantine)
+
+_worker_extractor: Any = None
+_worker_vocabulary: Vocabulary | None = None
+
+
+def _label_one(extractor: Any, text: str, vocabulary: Vocabulary) -> Outcome:
+    try:
+        return extractor.extract(text, vocabulary), ""
+    except ExtractionError as exc:
+        return None, f"{extractor.name}: {exc}"
+    except Exception as exc:  # a plugin bug must not stop the batch; it is recorded with its type
+        return None, f"{extractor.name} crashed: {type(exc).__name__}: {exc}"
+
+
+def _init_worker(payload: bytes) -> None:
+    global _worker_extractor, _worker_vocabulary
+    _worker_extractor, _worker_vocabulary = pickle.loads(payload)
+
+
+def _label_chunk(texts: Sequence[str]) -> list[Outcome]:
+    assert _worker_vocabulary is not None
+    return [_label_one(_worker_extractor, text, _worker_vocabulary) for text in texts]
+
+
+def workers_for(extractor: Any, n_reports: int) -> int:
+    """How many worker processes to use (0: label in this process)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if cores < 2 or n_reports < POOL_MIN_REPORTS or getattr(extractor, "parallel_safe", True) is False:
+        return 0
+    try:
+        pickle.dumps(extractor)
+    except Exception:  # an extractor holding a client or a lock stays in-process
+        return 0
+    return cores
+
+
+def label_reports(extractor: Any, reports: Sequence[Report], vocabulary: Vocabulary) -> Iterator[Outcome]:
+    """Each report's outcome, in the order of ``reports``; a pool across the cores for big runs.
+
+    The caller may stop iterating at any time (a cancel): pending work is dropped with the pool.
+    """
+    workers = workers_for(extractor, len(reports))
+    if not workers:
+        for report in reports:
+            yield _label_one(extractor, report.text, vocabulary)
+        return
+    payload = pickle.dumps((extractor, vocabulary))
+    chunks = [[r.text for r in reports[i : i + CHUNK]] for i in range(0, len(reports), CHUNK)]
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(payload,))
+    try:
+        for outcomes in pool.map(_label_chunk, chunks):
+            yield from outcomes
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
