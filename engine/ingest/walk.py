@@ -2,8 +2,9 @@
 
 Policy (``radcurate import --help`` says the same):
 
-* hidden files and folders (``.DS_Store``, ``.git``) and ``DICOMDIR`` index files are skipped
-  silently: they are never data, and a DICOMDIR only points at files the walk finds anyway;
+* hidden files and folders (``.DS_Store``, ``.git``) are skipped silently: they are never data;
+  a ``DICOMDIR`` index goes to the loaders like any file (the DICOM loader reads the export
+  through it and reports the files it lists that are missing);
 * every other file is offered to the loader plugins first, so a DICOM file is a DICOM file
   whatever its name (real archives have ``CT.1.2.3…`` or no extension at all);
 * of the files no loader claims, report tables (CSV/TSV/JSONL with a study id and a report text
@@ -24,7 +25,7 @@ from pathlib import Path
 from radcurate.engine.errors import InputError
 from radcurate.engine.ingest.reports import is_report_file, sniff_report_table
 
-SKIPPED_NAMES = {"dicomdir", "thumbs.db", "desktop.ini"}
+SKIPPED_NAMES = {"thumbs.db", "desktop.ini"}
 DOCUMENT_STEMS = ("license", "licence", "copying", "readme", "notice", "changelog", "authors", "citation", "manifest")
 SIDE_FILE_SUFFIXES = {
     ".txt",

@@ -21,6 +21,7 @@ from radcurate.engine.contracts.plugins import Discovery, VolumeSource
 from radcurate.engine.errors import InputError
 from radcurate.engine.volumes.volume import Volume, content_checksum
 from radcurate.plugins.loaders.canonical_layout import axis_spacing, obliquity_degrees, to_lps
+from radcurate.plugins.loaders.dicom.dicomdir import is_dicomdir, read_dicomdir
 from radcurate.plugins.loaders.dicom.geometry import plane_from_attributes, stack_planes
 from radcurate.plugins.loaders.dicom.grouping import (
     DicomFile,
@@ -102,7 +103,17 @@ class DicomSeriesLoader:
         """Claim DICOM files (headers only); non-DICOM files stay unclaimed for other loaders."""
         found = Discovery()
         screened: list[DicomFile] = []
+        files = list(files)
+        offered = {str(p) for p in files}
+        listed: list[Path] = []
         for path in files:
+            if is_dicomdir(Path(path)):  # an export's index: read through it, report what it lacks
+                found.claimed.add(str(path))
+                present, missing = read_dicomdir(Path(path))
+                found.rejected.extend(missing)
+                listed += [p for p in present if str(p) not in offered]
+                offered.update(str(p) for p in present)
+        for path in [f for f in files if not is_dicomdir(Path(f))] + listed:
             result = scan_file(Path(path))
             if result is None:
                 continue
