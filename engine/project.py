@@ -373,3 +373,13 @@ class Project:
     def resume_job(self, job_id: int) -> jobs_mod.Job:
         """Start a failed, cancelled or interrupted job again with the same parameters."""
         return job_launch.resume(self.db, self.path, job_id)
+
+    # ---- triage (engine/triage/: onnxruntime + numpy, no torch)
+    def triage(self, study_id: str, *, bundle: str | Path, queries: Sequence[str] = ()) -> dict[str, float]:
+        """Scores of the study's first series with a verified bundle, plus free-text ``queries``."""
+        from radcurate.engine.triage.run import score_volume
+
+        series = self.series(study_id)
+        if not series:
+            raise InputError(f"study {study_id!r} has no image series to score", field="study")
+        return score_volume(bundle, self.load_volume(series[0].id), queries)

@@ -129,3 +129,12 @@ def write_output(result: TriageResult, out: Path) -> None:
         atomic.write_text(out, json.dumps(result.as_json(), indent=2) + "\n")
     else:
         raise InputError("--out must end in .csv or .json", path=out, field="out")
+
+
+def score_volume(bundle: Bundle | str | Path, volume: Any, queries: Sequence[str] = ()) -> dict[str, float]:
+    """``{finding or question: probability}`` for one loaded volume (the desktop's Triage dock)."""
+    if not isinstance(bundle, Bundle):
+        bundle = open_bundle(bundle)
+    scorer = Scorer(bundle, queries)
+    scores = scorer.score(preprocess_volume(volume, bundle.recipe)[None])[0]
+    return {column: float(s) for column, s in zip(scorer.columns, scores, strict=True)}

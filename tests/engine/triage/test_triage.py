@@ -173,3 +173,12 @@ def test_questions_become_sentence_pairs() -> None:
     )
     with pytest.raises(InputError):
         parse_question("  ", templates)
+
+
+def test_project_triage_scores_a_study_for_the_desktop_dock(bundle: Path, project, tmp_path: Path) -> None:
+    path = _phantoms(tmp_path / "scans", 1)[0]
+    project.import_paths([path])
+    (study,) = project.study_ids()
+    scores = project.triage(study, bundle=bundle, queries=["There is a pneumothorax."])
+    assert list(scores) == ["Cardiomegaly", "Pleural effusion", "Lung nodule", "There is a pneumothorax."]
+    assert scores["Cardiomegaly"] == pytest.approx(triage(bundle, [path]).rows[0]["scores"]["Cardiomegaly"], abs=1e-6)
