@@ -57,10 +57,10 @@ COMMAND_MODULES = (
     "ingest_commands",
     "extraction_commands",
     "label_commands",
-    "demo_command",
-    "ship_commands",
     "learning_commands",
+    "ship_commands",
     "curate_commands",
+    "demo_command",
 )
 
 
