@@ -77,7 +77,12 @@ def export_dataset(
     directory: Path = typer.Argument(..., help="Project folder."),
     out: Path = typer.Argument(..., help="New (or empty) folder for the dataset."),
     format: str = typer.Option("nifti", "--format", help="Volumes as nifti or (de-identified) dicom."),
-    splits: str = typer.Option("0.8,0.1,0.1", "--splits", help="Training, validation, test fractions (by patient)."),
+    splits: Optional[str] = typer.Option(  # noqa: UP045
+        None,
+        "--splits",
+        help="Training, validation, test fractions by patient, e.g. 0.8,0.1,0.1 (default: keep the split "
+        "training recorded, drawing only studies it lacks, else 0.8,0.1,0.1).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the patient-level split."),
     deidentify: bool = typer.Option(
         True, "--deidentify/--no-deidentify", help="Pseudonymise ids, scrub reports, de-identify DICOM (default on)."

@@ -36,12 +36,20 @@ from radcurate.engine import __version__
 from radcurate.engine.errors import InputError
 from radcurate.engine.export import dataset_datasheet
 from radcurate.engine.export.dataset_records import FindingRecord, StudyRecord, snapshot_hash, study_records
-from radcurate.engine.export.dataset_splits import SPLIT_NAMES, parse_fractions, patient_split, pseudonym, pseudonym_key
+from radcurate.engine.export.dataset_splits import (
+    SPLIT_NAMES,
+    parse_fractions,
+    patient_split,
+    pseudonym,
+    pseudonym_key,
+    recorded_split,
+)
 from radcurate.engine.files.atomic import write_text
 from radcurate.engine.files.deidentify_text import Identifier, header_identifiers, scrub
 from radcurate.engine.store.database import utc_now
 
 FORMATS = ("nifti", "dicom")
+DEFAULT_FRACTIONS = "0.8,0.1,0.1"
 Progress = Callable[[int, int], None]
 
 
@@ -122,7 +130,7 @@ def export_dataset(
     out: Path,
     *,
     format: str = "nifti",
-    splits: str = "0.8,0.1,0.1",
+    splits: str | None = None,
     seed: int = 0,
     deidentify: bool = True,
     overwrite: bool = False,
@@ -131,14 +139,15 @@ def export_dataset(
     """Write the project's curated dataset to ``out``; returns the manifest (without file hashes)."""
     if format not in FORMATS:
         raise InputError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}", field="format")
-    fractions = parse_fractions(splits)
+    fixed = recorded_split(project.db) if splits is None else {}
+    fractions = parse_fractions(splits or DEFAULT_FRACTIONS)
     records = study_records(project)
     if not records:
         raise InputError("nothing to export: no study has a label yet (run `radcurate extract`)", path=project.path)
     out = Path(out).expanduser().resolve()
     staging = _prepare(out, overwrite)
     try:
-        manifest = _write_all(project, records, staging, format, fractions, seed, deidentify, progress)
+        manifest = _write_all(project, records, staging, format, (fractions, fixed), seed, deidentify, progress)
         _put_in_place(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -151,7 +160,7 @@ def _write_all(
     records: list[StudyRecord],
     root: Path,
     fmt: str,
-    fractions: tuple[float, float, float],
+    split_plan: tuple[tuple[float, float, float], dict[str, str]],
     seed: int,
     deidentify: bool,
     progress: Progress | None,
@@ -161,7 +170,8 @@ def _write_all(
     patient_name = {
         r.patient_id: pseudonym(key, "patient", r.patient_id) if deidentify else r.patient_id for r in records
     }
-    split_of = patient_split({r.study_id: r.patient_id for r in records}, fractions, seed)
+    fractions, fixed = split_plan
+    split_of = patient_split({r.study_id: r.patient_id for r in records}, fractions, seed, fixed)
     anonymizer = None
     if fmt == "dicom" and deidentify:
         from radcurate.engine.export.deidentify_dicom import make_anonymizer
@@ -237,6 +247,7 @@ def _write_all(
     write_text(root / "labels.csv", _csv(long_rows))
     write_text(root / "labels_wide.csv", _csv(wide_rows))
     manifest = _manifest(project, records, split_of, fmt, fractions, seed, deidentify, findings, scrubbed_spans)
+    manifest["splits"]["source"] = "recorded by training (kept), the rest drawn" if fixed else "drawn"
     write_text(root / "README.md", dataset_datasheet.render(manifest, project))
     manifest["files"] = {str(p.relative_to(root)): _sha256(p) for p in sorted(root.rglob("*")) if p.is_file()}
     write_text(root / "manifest.json", json.dumps(manifest, indent=2) + "\n")

@@ -18,6 +18,7 @@ import os
 import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -39,17 +40,41 @@ def parse_fractions(text: str) -> tuple[float, float, float]:
     return parts  # type: ignore[return-value]
 
 
-def patient_split(patients: Mapping[str, str], fractions: Sequence[float], seed: int) -> dict[str, str]:
-    """``{study: split}`` from ``{study: patient}``; every study of a patient shares one split."""
+RECORDED = {"train": "training", "val": "validation", "test": "test"}
+
+
+def recorded_split(db: Any) -> dict[str, str]:
+    """``{study: split}`` of the split training recorded for the project (m005 ``splits``), if any:
+    exporting the same split keeps a model's test studies out of the dataset's training split."""
+    if not db["splits"].exists():
+        return {}
+    return {s: RECORDED[v] for s, v in db.execute("SELECT study_id, split FROM splits").fetchall() if v in RECORDED}
+
+
+def patient_split(
+    patients: Mapping[str, str], fractions: Sequence[float], seed: int, fixed: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """``{study: split}`` from ``{study: patient}``; every study of a patient shares one split.
+
+    ``fixed`` (``{study: split}``, e.g. the project's recorded split) is kept; a patient with a
+    fixed study puts all their studies there; the other patients are drawn to the fractions.
+    """
     studies_of: dict[str, list[str]] = {}
     for study, patient in patients.items():
         studies_of.setdefault(patient, []).append(study)
-    order = sorted(studies_of)
+    fixed = fixed or {}
+    out: dict[str, str] = {}
+    counts = [0, 0, 0]
+    for group in studies_of.values():
+        known = [fixed[s] for s in group if s in fixed]
+        if known:
+            for study in group:
+                out[study] = known[0]
+            counts[SPLIT_NAMES.index(known[0])] += len(group)
+    order = sorted(p for p in studies_of if studies_of[p][0] not in out)
     rng = np.random.default_rng(seed)
     shuffled = [order[i] for i in rng.permutation(len(order))]
     total = len(patients)
-    counts = [0, 0, 0]
-    out: dict[str, str] = {}
     for patient in shuffled:
         n = len(studies_of[patient])
         # the split furthest below its target share; a split with target 0 never takes anyone

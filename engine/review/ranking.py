@@ -3,7 +3,9 @@
 Each finding of a study not yet settled by readers contributes a weight in [0, 1] from:
 
 * ``model``: the newest supervised model's score disagrees with the shown silver label,
-  weight ``|y − p|`` (``y``: present → 1, absent / not mentioned → 0; uncertain → 0.5);
+  weight ``r·|y − p|`` (``y``: present → 1, absent / not mentioned → 0; uncertain → 0.5), where
+  ``r = 2·(AUC − 0.5)`` from the model's test AUC on that finding, clipped to [0, 1] (1 when not
+  measured): a model no better than chance on a finding cannot push its studies up;
 * ``zero_shot``: the same against the newest CLIP model's zero-shot score, at half weight
   (zero-shot scores are the weaker witness);
 * ``extractors``: another extractor labelled the same report text and reads the finding on the
@@ -119,13 +121,13 @@ def _finding_reasons(
     state: str,
     flags: list[str],
     other: str | None,
-    witnesses: Sequence[tuple[str, float]],
+    witnesses: Sequence[tuple[str, float, float]],
 ) -> list[Reason]:
     reasons: list[Reason] = []
     y = SILVER_VALUE[state]
-    for kind, score in witnesses:
+    for kind, score, trust in witnesses:
         factor = ZERO_SHOT_FACTOR if kind == "zero_shot" else 1.0
-        reasons.append(Reason(finding, kind, factor * abs(y - score), state, score))
+        reasons.append(Reason(finding, kind, factor * trust * abs(y - score), state, score))
     if other is not None and other != state:
         if (other == "present") != (state == "present") and "uncertain" not in (state, other):
             reasons.append(Reason(finding, "extractors", WEIGHTS["extractors"], state, other=other))
@@ -178,7 +180,7 @@ def rank(
             if finding in decided or finding not in states:
                 continue
             witnesses = [
-                ("zero_shot" if m.zero_shot else "model", m.scores[study_id][finding])
+                ("zero_shot" if m.zero_shot else "model", m.scores[study_id][finding], m.weight(finding))
                 for m in models
                 if finding in m.scores.get(study_id, {})
             ]

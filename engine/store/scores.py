@@ -8,6 +8,8 @@ scores where one exists. :func:`put` is the one writer here (scoring jobs and te
 
 from __future__ import annotations
 
+import json
+import math
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,6 +25,12 @@ class ModelScores:
     version: str
     kind: str
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    reliability: dict[str, float] = field(default_factory=dict)  # finding → weight in [0, 1]; missing: 1
+
+    def weight(self, finding: str) -> float:
+        """How much the ranking trusts this model on ``finding``: ``2·(AUC − 0.5)`` clipped to [0, 1]
+        from its test AUC (a model no better than chance gets no say); 1 when none was measured."""
+        return self.reliability.get(finding, self.reliability.get("__macro__", 1.0))
 
     @property
     def zero_shot(self) -> bool:
@@ -44,18 +52,31 @@ def put(conn: sqlite3.Connection, model_id: int, rows: Iterable[tuple[str, str, 
 def latest_by_kind(db: sqlite_utils.Database) -> list[ModelScores]:
     """For each model kind, the newest model that has scores, with all its scores (newest first)."""
     models = db.execute(
-        "SELECT m.id, m.version, m.kind FROM models m WHERE EXISTS (SELECT 1 FROM scores s WHERE s.model_id = m.id)"
+        "SELECT m.id, m.version, m.kind, m.metrics FROM models m"
+        " WHERE EXISTS (SELECT 1 FROM scores s WHERE s.model_id = m.id)"
         " ORDER BY m.id DESC"
     ).fetchall()
-    chosen: dict[str, tuple[int, str, str]] = {}
-    for model_id, version, kind in models:
-        chosen.setdefault(kind, (int(model_id), version, kind))
+    chosen: dict[str, tuple[int, str, str, str]] = {}
+    for model_id, version, kind, metrics in models:
+        chosen.setdefault(kind, (int(model_id), version, kind, metrics))
     out = []
-    for model_id, version, kind in chosen.values():
+    for model_id, version, kind, metrics in chosen.values():
         by_study: dict[str, dict[str, float]] = {}
         for study_id, finding, score in db.execute(
             "SELECT study_id, finding, score FROM scores WHERE model_id = ?", [model_id]
         ).fetchall():
             by_study.setdefault(study_id, {})[finding] = float(score)
-        out.append(ModelScores(model_id, version, kind, by_study))
+        out.append(ModelScores(model_id, version, kind, by_study, _reliability(metrics)))
+    return out
+
+
+def _reliability(metrics: str | None) -> dict[str, float]:
+    try:
+        test = (json.loads(metrics or "{}") or {}).get("test_auc") or {}
+    except (ValueError, AttributeError):
+        return {}
+    out: dict[str, float] = {}
+    for name, auc in [("__macro__", test.get("macro")), *dict(test.get("findings") or {}).items()]:
+        if isinstance(auc, int | float) and math.isfinite(auc):
+            out[name] = min(1.0, max(0.0, 2.0 * (float(auc) - 0.5)))
     return out

@@ -164,3 +164,25 @@ def test_cli_dicom_export_same_pseudonyms(reviewed: Path, nifti_export: tuple[Pa
         dicom["patient"]
     }
     assert len({h.SeriesInstanceUID for h in headers}) == 1 and headers[0].PatientIdentityRemoved == "YES"
+
+
+def test_default_split_keeps_the_split_training_recorded(reviewed: Path) -> None:
+    from radcurate.engine.store.database import utc_now
+    from radcurate.engine.store.decisions import write_transaction
+
+    with Project.open(reviewed / "project") as project:
+        patient = {s: project.series(s)[0].metadata.get("patient_id") or s for s in project.study_ids()}
+        ids = [s for s in patient if list(patient.values()).count(patient[s]) == 1]  # patients with one study
+        recorded = {ids[0]: "test", ids[2]: "val", ids[3]: "train"}
+        with write_transaction(project.db) as conn:
+            conn.execute("DELETE FROM splits")
+            for study, split in recorded.items():
+                conn.execute(
+                    "INSERT INTO splits (study_id, patient, split, assigned_at) VALUES (?, ?, ?, ?)",
+                    (study, study, split, utc_now()),
+                )
+        summary = export_dataset(project, reviewed / "export_recorded", deidentify=False)
+    assert summary["splits"]["source"].startswith("recorded")
+    rows = {r["study"]: r["split"] for r in _jsonl(reviewed / "export_recorded" / "labels.jsonl")}
+    assert (rows[ids[0]], rows[ids[2]], rows[ids[3]]) == ("test", "validation", "training")
+    assert len(rows) == 6
