@@ -48,6 +48,10 @@ def status(
 
     with Project.open(directory) as project:
         counts = project.status()
+        if not as_json and counts["unresolved"]:
+            from radcurate.engine.review.consensus import unresolved
+
+            disagreements = unresolved(project.db)
     if as_json:
         print_json(counts)
         return
@@ -62,6 +66,13 @@ def status(
     if counts["unresolved"]:
         table.add_row("unresolved disagreements", str(counts["unresolved"]))
     console.print(table)
+    if counts["unresolved"]:
+        shown = 20
+        for label in disagreements[:shown]:
+            who = ", ".join(f"{r} {s}" for r, s in sorted(label.readers.items()))
+            console.print(f"  unresolved: {label.study_id} / {label.finding}: {who}", highlight=False)
+        more = f"{len(disagreements) - shown} more; " if len(disagreements) > shown else ""
+        console.print(f"  {more}settle with: radcurate adjudicate DIR STUDY FINDING STATE --reader R", highlight=False)
 
 
 @app.command()

@@ -84,6 +84,10 @@ def test_readers_disagreement_ranks_until_adjudicated_and_extractors_disagree(pr
     extractors = [r for r in rows["s2"].reasons if r.kind == "extractors"]
     assert [(r.finding, r.silver, r.other) for r in extractors] == [("Atelectasis", "present", "not_mentioned")]
 
+    status = subprocess.run(
+        [sys.executable, "-m", "radcurate.engine.cli", "status", str(project.path)], capture_output=True, text=True
+    )
+    assert "unresolved: s1 / Emphysema: A present, B absent" in status.stdout, status.stderr
     decision = project.adjudicate("s1", "emphysema", "present", reader="C", note="seen on lung window")
     assert decision.kind == "adjudicate" and decision.finding == "Emphysema"
     labels = project.project_labels()["s1"]["Emphysema"]
