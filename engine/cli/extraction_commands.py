@@ -61,6 +61,12 @@ def extract(
     phi_guard: str = typer.Option(
         "auto", "--phi-guard", help="auto: scrub unless the endpoint is on this machine; always; off."
     ),
+    conventions: Optional[str] = typer.Option(  # noqa: UP045
+        None,
+        "--conventions",
+        help="Label conventions: clinical (what a radiologist means) or ctrate (CT-RATE's annotators' habits). "
+        "Default: extraction.conventions. A non-default one labels into its own source (rules:ctrate).",
+    ),
     job: Optional[int] = typer.Option(None, "--job", help="Claim this queued job (used by background jobs)."),  # noqa: UP045
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -69,6 +75,7 @@ def extract(
     The LLM extractor reads its API key from the environment variable named by llm.api_key_env.
 
     Example: radcurate extract ~/ct-project --extractor llm --model gpt-4o-mini --dry-run
+    Example: radcurate extract ~/ct-project --conventions ctrate
     """
     from radcurate.engine.extraction import runner
     from radcurate.engine.project import Project
@@ -88,7 +95,12 @@ def extract(
             raise typer.BadParameter(
                 "--model/--base-url/--concurrency/--timeout/--max-retries/--price-* are options of --extractor llm"
             )
-        plugin = runner.make_extractor(project, name, **overrides)
+        if conventions is not None:
+            from radcurate.engine.settings import LABEL_CONVENTIONS
+
+            if conventions not in LABEL_CONVENTIONS:
+                raise typer.BadParameter(f"--conventions must be one of: {', '.join(LABEL_CONVENTIONS)}")
+        plugin = runner.make_extractor(project, name, **overrides, conventions=conventions)
         if dry_run:
             guard = "off" if send_raw else phi_guard
             _print_estimate(runner.estimate(project, plugin, source=source, limit=limit, phi_guard=guard), as_json)
@@ -99,6 +111,7 @@ def extract(
             "limit": limit,
             "batch": batch,
             "refresh": refresh,
+            **({"conventions": conventions} if conventions is not None else {}),
             **{
                 k: v
                 for k, v in {

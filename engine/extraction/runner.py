@@ -47,9 +47,12 @@ def make_extractor(project: Any, name: str, **overrides: Any) -> Any:
     """Build extractor ``name`` from the project's settings, with command-line overrides.
 
     ``llm`` takes the ``[llm]`` table of ``radcurate.toml``; ``rules`` the synonym file of
-    ``[extraction]`` (relative to the project). ``None`` overrides are ignored.
+    ``[extraction]`` (relative to the project). Both take the label conventions of
+    ``[extraction] conventions``. ``None`` overrides are ignored.
     """
     given = {k: v for k, v in overrides.items() if v is not None}
+    if name in ("rules", "llm"):
+        given.setdefault("conventions", project.settings.extraction.conventions)
     if name == "llm":
         llm = project.settings.llm
         options = {

@@ -60,6 +60,9 @@ class LLMExtractor:
         Batch API answers cost this fraction of the online price (OpenAI: half).
     batch_poll_s
         Seconds between Batch API status polls.
+    conventions
+        Label conventions the prompt states, ``clinical`` (default) or ``ctrate`` (as the rules
+        extractor's); they change the prompt hash, and a non-default one names the label source.
     """
 
     name = "llm"
@@ -77,7 +80,11 @@ class LLMExtractor:
         max_retries: int = 5,
         batch_price_factor: float = 0.5,
         batch_poll_s: float = 30.0,
+        conventions: str = llm_prompt.DEFAULT_CONVENTIONS,
     ):
+        if conventions not in llm_prompt.CONVENTIONS:
+            raise PluginError(f"unknown label conventions {conventions!r}; expected one of: clinical, ctrate")
+        self.conventions = conventions
         if not model:
             raise PluginError("the LLM extractor needs a model name (llm.model or --model)")
         if concurrency < 1 or max_retries < 0 or timeout_s <= 0:
@@ -106,12 +113,13 @@ class LLMExtractor:
     def source_name(self) -> str:
         """Default label-source name: one source per model and endpoint, so models can be compared
         and the same model name served by two servers (say vLLM here, Ollama there) never merges."""
+        suffix = "" if self.conventions == llm_prompt.DEFAULT_CONVENTIONS else f":{self.conventions}"
         if not self.endpoint:
-            return f"llm:{self.model}"
+            return f"llm:{self.model}{suffix}"
         parts = urlsplit(self.endpoint)
         path = parts.path.rstrip("/")
         where = parts.netloc + ("" if path in ("", "/v1") else path)  # /v1 is every server's API root
-        return f"llm:{self.model}@{where}"
+        return f"llm:{self.model}@{where}{suffix}"
 
     def details(self, vocabulary: Vocabulary) -> dict[str, Any]:
         """What the label source records about this extractor (no secrets: the key's *name* only)."""
@@ -121,12 +129,13 @@ class LLMExtractor:
             "prompt_hash": self.prompt_hash(vocabulary),
             "api_key_env": self.api_key_env,
             "temperature": llm_prompt.TEMPERATURE,
+            "conventions": self.conventions,
         }
 
     def prompt_hash(self, vocabulary: Vocabulary) -> str:
         found = self._hashes.get(vocabulary.findings)
         if found is None:
-            found = self._hashes[vocabulary.findings] = llm_prompt.prompt_hash(vocabulary)
+            found = self._hashes[vocabulary.findings] = llm_prompt.prompt_hash(vocabulary, self.conventions)
         return found
 
     def cache_key(self, report_sha256: str, vocabulary: Vocabulary) -> str:
@@ -138,7 +147,9 @@ class LLMExtractor:
 
     def estimate(self, reports: Sequence[str], vocabulary: Vocabulary) -> tuple[int, int, float]:
         """(input tokens, output tokens, USD) for asking ``reports``, by the chars/4 heuristic."""
-        fixed = len(llm_prompt.instructions(vocabulary)) + len(str(llm_prompt.response_format(vocabulary)))
+        fixed = len(llm_prompt.instructions(vocabulary, self.conventions)) + len(
+            str(llm_prompt.response_format(vocabulary))
+        )
         tokens_in = sum(llm_prompt.estimate_tokens(fixed + len(text)) for text in reports)
         tokens_out = llm_prompt.estimate_output_tokens(vocabulary) * len(reports)
         return tokens_in, tokens_out, self.cost(tokens_in, tokens_out)
@@ -205,7 +216,7 @@ class LLMExtractor:
     # ------------------------------------------------------------------ asking
     async def ask(self, report: str, vocabulary: Vocabulary) -> LLMAnswer:
         """One request (with the client's retries); raises RequestFailed or EndpointUnusable."""
-        body = llm_prompt.request_body(self.model, report, vocabulary)
+        body = llm_prompt.request_body(self.model, report, vocabulary, self.conventions)
         client = self._async_client()
         openai = _openai()
         try:
@@ -220,7 +231,7 @@ class LLMExtractor:
     def extract(self, text: str, vocabulary: Vocabulary) -> list[SilverLabel]:
         """Ask once, synchronously, without the cache; raises ExtractionError on a malformed answer."""
         openai = _openai()
-        body = llm_prompt.request_body(self.model, text, vocabulary)
+        body = llm_prompt.request_body(self.model, text, vocabulary, self.conventions)
         with openai.OpenAI(**self._options()) as client:
             try:
                 completion = client.chat.completions.create(**body)
@@ -235,7 +246,9 @@ class LLMExtractor:
     ) -> list[str]:
         """Write, upload and create batches for ``(cache key, report)`` pairs; returns batch ids."""
         files = llm_batch.write_requests(
-            folder, stem, ((key, llm_prompt.request_body(self.model, text, vocabulary)) for key, text in requests)
+            folder,
+            stem,
+            ((key, llm_prompt.request_body(self.model, text, vocabulary, self.conventions)) for key, text in requests),
         )
         client = self._async_client()
         openai = _openai()
@@ -257,7 +270,7 @@ class LLMExtractor:
             outcome = await llm_batch.collect(client, batch)
         except openai.APIError as exc:
             raise self._failure(exc) from None
-        prompt = len(llm_prompt.instructions(vocabulary))
+        prompt = len(llm_prompt.instructions(vocabulary, self.conventions))
         answers: dict[str, LLMAnswer | RequestFailed] = {
             key: RequestFailed(reason) for key, reason in outcome.failures.items()
         }

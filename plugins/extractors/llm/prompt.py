@@ -64,10 +64,65 @@ Findings:
 """
 
 
-def instructions(vocabulary: Vocabulary) -> str:
-    """The system message for a vocabulary."""
+#: How each label convention reads words the two conventions read differently (the rule-based
+#: extractor's conventions files say the same in phrases): "" entries apply to any vocabulary,
+#: the others only when the vocabulary has that finding.
+CONVENTIONS: dict[str, dict[str, list[str]]] = {
+    "clinical": {
+        "": [
+            "Label what a radiologist means. A structure said to be normal, normal in size or within normal "
+            'limits is "absent" for the finding it would show ("the heart is not enlarged": Cardiomegaly absent).',
+            '"Followed", "monitored" or "not followed up" speak of clinical follow-up, not of whether something '
+            "is seen.",
+            '"No change in X", "no increase in X": X is present.',
+        ],
+        "Lymphadenopathy": [
+            "Lymph nodes of normal size, subcentimetric or within normal limits are absent lymphadenopathy; only "
+            "enlarged or pathological nodes are present.",
+        ],
+        "Peribronchial thickening": ["Bronchial wall thickening counts as peribronchial thickening."],
+        "Lung opacity": [
+            "A ground-glass nodule is both a lung nodule and a lung opacity; crazy paving is a lung opacity (and "
+            "interlobular septal thickening). A density said to be consistent with consolidation or sequelae is "
+            "also a lung opacity.",
+        ],
+        "Arterial wall calcification": ["Calcified plaques of the abdominal aorta count too."],
+        "Atelectasis": ["Fibroatelectasis (fibroatelectatic change) is atelectasis and a fibrotic sequela."],
+    },
+    "ctrate": {
+        "": [
+            'Follow the CT-RATE annotators\' habits. These reports are translated from Turkish: "followed", '
+            '"monitored", "selected", "viewed" and "distinguished" mean observed ("was not followed" = not seen), '
+            '"icy" or "frosted glass" density is ground glass, and "natural" means normal.',
+            '"No change in X", "no increase in X": X is present.',
+        ],
+        "Lymphadenopathy": ["Any mediastinal, hilar or axillary lymph node reported as seen counts as present."],
+        "Peribronchial thickening": [
+            'Only "peribronchial" thickening counts; bronchial wall thickening alone does not.'
+        ],
+        "Lung opacity": [
+            "A ground-glass nodule alone is a lung nodule, not a lung opacity; crazy paving alone is not counted; a "
+            "density said to be consistent with consolidation or sequelae is that finding only.",
+        ],
+        "Arterial wall calcification": ["Plaques only in the abdominal aorta are not counted."],
+        "Atelectasis": ["Fibroatelectasis (fibroatelectatic change) is a fibrotic sequela, not atelectasis."],
+    },
+}
+DEFAULT_CONVENTIONS = "clinical"
+
+
+def instructions(vocabulary: Vocabulary, conventions: str = DEFAULT_CONVENTIONS) -> str:
+    """The system message for a vocabulary under label conventions ``clinical`` or ``ctrate``."""
     lines = [f"- {name}: {HINTS[name]}" if name in HINTS else f"- {name}" for name in vocabulary]
-    return INSTRUCTIONS + "\n".join(lines) + "\n"
+    notes = CONVENTIONS[conventions]
+    rules = [*notes.get("", []), *(f"{name}: {note}" for name in vocabulary for note in notes.get(name, []))]
+    return (
+        INSTRUCTIONS
+        + "\n".join(lines)
+        + f"\nLabel conventions ({conventions}):\n"
+        + "\n".join(f"- {rule}" for rule in rules)
+        + "\n"
+    )
 
 
 def json_schema(vocabulary: Vocabulary) -> dict[str, Any]:
@@ -103,24 +158,26 @@ def response_format(vocabulary: Vocabulary) -> dict[str, Any]:
     }
 
 
-def request_body(model: str, report: str, vocabulary: Vocabulary) -> dict[str, Any]:
+def request_body(
+    model: str, report: str, vocabulary: Vocabulary, conventions: str = DEFAULT_CONVENTIONS
+) -> dict[str, Any]:
     """The chat-completions request for one report (the same body online and in a Batch file)."""
     return {
         "model": model,
         "temperature": TEMPERATURE,
         "messages": [
-            {"role": "system", "content": instructions(vocabulary)},
+            {"role": "system", "content": instructions(vocabulary, conventions)},
             {"role": "user", "content": report},
         ],
         "response_format": response_format(vocabulary),
     }
 
 
-def prompt_hash(vocabulary: Vocabulary) -> str:
-    """16 hex digits of sha256 over the instructions, schema, temperature and format version."""
+def prompt_hash(vocabulary: Vocabulary, conventions: str = DEFAULT_CONVENTIONS) -> str:
+    """16 hex digits of sha256 over the instructions (conventions included), schema, temperature and format."""
     payload = {
         "format": PROMPT_FORMAT,
-        "instructions": instructions(vocabulary),
+        "instructions": instructions(vocabulary, conventions),
         "response_format": response_format(vocabulary),
         "temperature": TEMPERATURE,
     }
