@@ -16,6 +16,7 @@ it only when the macro AUC on the evaluation split drops by at most :data:`INT8_
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,15 +111,21 @@ def _quantize(fp32: Path, int8: Path, calibration: np.ndarray, input_name: str) 
             row = next(self.rows, None)
             return None if row is None else {input_name: np.ascontiguousarray(row, dtype=np.float32)}
 
-    quantize_static(
-        str(fp32),
-        str(int8),
-        Reader(),
-        quant_format=QuantFormat.QDQ,
-        per_channel=True,
-        weight_type=QuantType.QInt8,
-        activation_type=QuantType.QUInt8,
-    )
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # the quantizer logs advice on the root logger; keep the CLI quiet
+    try:
+        quantize_static(
+            str(fp32),
+            str(int8),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            weight_type=QuantType.QInt8,
+            activation_type=QuantType.QUInt8,
+        )
+    finally:
+        root.setLevel(level)
 
 
 def _int8_decision(
