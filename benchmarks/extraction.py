@@ -1,6 +1,11 @@
 """Extraction throughput: the rule-based extractor on one core, and the LLM path against loopback.
 
 Run: python benchmarks/extraction.py [--rounds 5] [--llm-reports 1200] [--latency 0.2] [--concurrency 64]
+     python benchmarks/extraction.py --accuracy
+
+0. ``--accuracy``: per-finding F1 of the rule-based extractor against CT-RATE's labels, on the
+   patient-level held-out split beside the in-sample (tuning) part, for both label conventions
+   (``tests/plugins/extractors/ctrate_split.py``); nothing else runs.
 
 1. Rule-based (``rules`` plugin) over CT-RATE's 600 real reports (../shared/data), pinned to one
    CPU core: the extractor alone (goal >= 2,000 reports/s), and as a job writing to a project.
@@ -133,13 +138,31 @@ def bench_llm(root: Path, reports: list[tuple[str, str]], n: int, latency: float
         proc.wait()
 
 
+def accuracy() -> None:
+    sys.path.insert(0, str(REPO))  # the split lives beside the accuracy test that gates on it
+    from radcurate.plugins.extractors.rules.extractor import RuleBasedExtractor
+    from tests.plugins.extractors.ctrate_split import HELD_OUT, TUNE, predict, read_gold, score, table
+
+    rows = read_gold(CTRATE.parent)
+    held, tune = [r for r in rows if r.part == HELD_OUT], [r for r in rows if r.part == TUNE]
+    for conventions in ("ctrate", "clinical"):
+        predicted = predict(RuleBasedExtractor(conventions=conventions), rows)
+        h, t = score(held, predicted), score(tune, predicted)
+        print(table(h, t, f"rules, conventions={conventions}: per-finding F1, held-out vs in-sample (tuning part)"))
+        print(f"  gap (held-out - in-sample) {h.macro_f1 - t.macro_f1:+.3f}; worst held-out {min(h.f1.values()):.3f}\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accuracy", action="store_true", help="print held-out vs in-sample F1 and stop")
     parser.add_argument("--rounds", type=int, default=5, help="passes over the 600 reports for the rules timing")
     parser.add_argument("--llm-reports", type=int, default=1200)
     parser.add_argument("--latency", type=float, default=0.2, help="server answer latency, seconds")
     parser.add_argument("--concurrency", type=int, default=64)
     args = parser.parse_args()
+    if args.accuracy:
+        accuracy()
+        return
     reports = load_reports()
     cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     with tempfile.TemporaryDirectory() as tmp:
