@@ -207,5 +207,11 @@ def _reviewed(db: sqlite_utils.Database, findings: int, reader: str | None) -> s
 
 
 def priorities(db: sqlite_utils.Database, findings: Sequence[str], *, reader: str | None = None) -> dict[str, float]:
-    """``{study: priority}`` for the desktop worklist (engine/review/worklist.py sorts by it)."""
+    """``{study: priority}`` for the desktop worklist (engine/review/worklist.py sorts by it).
+
+    Empty until a model has scored the project: the desktop keeps import order until then (its
+    worklist contract), while ``radcurate worklist`` ranks by doubts alone from the start.
+    """
+    if not score_store.any_scores(db):
+        return {}
     return {r.study_id: r.priority for r in rank(db, findings, reader=reader)}

@@ -49,6 +49,11 @@ def put(conn: sqlite3.Connection, model_id: int, rows: Iterable[tuple[str, str, 
     return len(data)
 
 
+def any_scores(db: sqlite_utils.Database) -> bool:
+    """Whether any model has scored any study yet."""
+    return db.execute("SELECT 1 FROM scores LIMIT 1").fetchone() is not None
+
+
 def latest_by_kind(db: sqlite_utils.Database) -> list[ModelScores]:
     """For each model kind, the newest model that has scores, with all its scores (newest first)."""
     models = db.execute(
