@@ -98,6 +98,9 @@ class TrainingSettings:
     conv1_t_stride: int = _doc("MONAI resnet18 first-convolution stride", 1)
     augment: bool = _doc("MONAI random crop, intensity scale/shift and Gaussian noise on training volumes", True)
     select: str = _doc("which epoch's weights a run keeps: 'last' or 'best' (validation macro AUC)", "last")
+    threads: int = _doc(
+        "torch CPU threads per process (0: torch's default; 1 is fastest on a machine shared with other work)", 0
+    )
 
 
 @dataclass(frozen=True)

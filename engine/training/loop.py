@@ -92,6 +92,14 @@ def warmup_cosine(step: int, warmup: int, total: int) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
+def batches(order: list[int], size: int) -> list[list[int]]:
+    """``order`` in chunks of ``size``; a last chunk of one joins the one before (BatchNorm needs two)."""
+    out = [order[i : i + size] for i in range(0, len(order), size)]
+    if len(out) > 1 and len(out[-1]) == 1:
+        out[-2] += out.pop()
+    return out
+
+
 def _seed(*parts: object) -> int:
     return int.from_bytes(hashlib.sha256(":".join(map(str, parts)).encode()).digest()[:4], "big") >> 1
 
@@ -145,7 +153,7 @@ def fit(
     torch.manual_seed(_seed(config.seed, "init"))
     params = list(task.parameters())
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
-    steps_per_epoch = max(1, -(-len(distributed.shard(list(range(len(train))), where)) // config.batch_size))
+    steps_per_epoch = max(1, len(batches(distributed.shard(list(range(len(train))), where), config.batch_size)))
     total = steps_per_epoch * config.epochs
     warmup = int(round(config.warmup_epochs * steps_per_epoch))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: warmup_cosine(step, warmup, total))
@@ -170,8 +178,8 @@ def fit(
         mine = distributed.shard(order, where)
         task.model.train()
         losses = []
-        for step, begin in enumerate(range(0, len(mine), config.batch_size)):
-            batch = collate([train[i] for i in mine[begin : begin + config.batch_size]])
+        for step, rows in enumerate(batches(mine, config.batch_size)):
+            batch = collate([train[i] for i in rows])
             loss = task.loss(batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -94,6 +94,16 @@ def resumable_job(project: Project, request: TrainRequest) -> int | None:
     return None
 
 
+def _requeue(project: Project, job_id: int) -> None:
+    """Put a cancelled/failed/interrupted job back to ``queued`` so this process can claim it (as
+    :func:`radcurate.engine.jobs.launch.launch` does before it starts a resumed job's subprocess)."""
+    project.db.conn.execute(
+        "UPDATE jobs SET status = 'queued', pid = NULL, finished_at = NULL, error = NULL, cancel_requested = 0 "
+        "WHERE id = ? AND status IN ('failed', 'cancelled', 'interrupted')",
+        (job_id,),
+    )
+
+
 @contextlib.contextmanager
 def _job(project: Project, request: TrainRequest, job_id: int | None, where: distributed.Distributed) -> Iterator[Any]:
     if not where.is_main:
@@ -157,7 +167,10 @@ def train(
         job_id = resumable_job(project, request)
         if job_id is None:
             raise InputError("nothing to resume: no interrupted train job with these options left a checkpoint")
+        _requeue(project, job_id)
     settings = project.settings.training
+    if settings.threads > 0:
+        torch.set_num_threads(settings.threads)
     seed = settings.seed if request.seed is None else request.seed
     model: ModelRecord | None = None
     with _job(project, request, job_id, where) as handle:

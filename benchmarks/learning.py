@@ -1,0 +1,243 @@
+"""Learning benchmark: supervised and CLIP on a phantom train cohort, evaluated on a separate cohort.
+
+What it prints (issue "Learning", "Must show"): supervised macro AUC over the easy group (6
+findings), the wider group (9), calcifications and medical material with one HU window against
+two, all 18 findings with bootstrap 95% CIs; CLIP zero-shot macro for the three starts (scratch,
+init, locked) on the same budget beside the text-side ceiling and image→report retrieval; the
+withheld finding's zero-shot AUC with its CI beside a 16-shot probe's; wall times.
+
+Full size (the issue's): ``--train-cases 256 --eval-cases 128 --epochs 40 --clip-epochs 20``. On 2
+shared CPU cores that takes hours; pass smaller numbers and say which size was run.
+
+    .venv/bin/python benchmarks/learning.py --work /tmp/learning-bench --train-cases 96 --eval-cases 64 --epochs 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from radcurate.engine.demo.phantom.cohort import generate_cohort
+from radcurate.engine.project import Project
+
+EASY = [
+    "Cardiomegaly",
+    "Hiatal hernia",
+    "Atelectasis",
+    "Pleural effusion",
+    "Peribronchial thickening",
+    "Interlobular septal thickening",
+]
+WIDER = [*EASY, "Pericardial effusion", "Consolidation", "Emphysema"]
+WINDOW_FINDINGS = ["Arterial wall calcification", "Coronary artery wall calcification", "Medical material"]
+WITHHELD = "Pleural effusion"
+
+
+def settings_toml(windows: str, epochs: int, threads: int) -> str:
+    return f"""preset = "demo"
+
+[preprocessing]
+spacing = [5.0, 5.0, 8.0]
+windows = {windows}
+shape = [64, 64, 32]
+
+[training]
+epochs = {epochs}
+batch_size = 8
+widen_factor = 0.5
+conv1_t_size = 3
+conv1_t_stride = 2
+val_fraction = 0.1
+test_fraction = 0.05
+threads = {threads}
+"""
+
+
+TWO = "[[-1000.0, 200.0], [-200.0, 1500.0]]"
+ONE = "[[-1000.0, 200.0]]"
+
+
+def cohort(root: Path, name: str, cases: int, seed: int, windows: str, args: argparse.Namespace) -> Path:
+    """Phantom → project → import → rules extraction → truth source (reused if already built)."""
+    folder = root / f"{name}-{'2w' if windows == TWO else '1w'}"
+    if (folder / "radcurate.db").exists():
+        return folder
+    phantom = root / f"phantom-{name}"
+    if not (phantom / "truth.csv").exists():
+        generate_cohort(phantom, cases, seed, overwrite=True)
+    Project.create(folder, preset="demo").close()
+    (folder / "radcurate.toml").write_text(settings_toml(windows, args.epochs, args.threads))
+    with Project.open(folder) as project:
+        project.import_paths([phantom], reports=[phantom / "reports.csv"])
+        project.extract("rules")
+        project.import_labels(phantom / "truth.csv", source="truth")
+    return folder
+
+
+def train(folder: Path, **request: Any) -> tuple[Any, float]:
+    from radcurate.engine.training.runs import TrainRequest
+    from radcurate.engine.training.runs import train as run
+
+    started = time.perf_counter()
+    with Project.open(folder) as project:
+        model = run(project, TrainRequest(**request))
+    return model, time.perf_counter() - started
+
+
+def evaluate(folder: Path, model: Any, eval_folder: Path) -> dict[str, Any]:
+    from radcurate.engine.training.evaluation import evaluate as run
+
+    with Project.open(folder) as project, Project.open(eval_folder) as other:
+        return run(project, model.id, on=other, reference="truth")
+
+
+def retrieval(folder: Path, model: Any, eval_folder: Path) -> dict[str, float]:
+    """Image→report recall@1/@5 on the eval cohort (each image against all its reports)."""
+    import torch
+
+    from radcurate.engine.training import model_files
+    from radcurate.engine.training.scoring import predict_studies
+
+    with Project.open(folder) as project, Project.open(eval_folder) as other:
+        loaded = model_files.load(project, model.id)
+        studies, images = predict_studies(
+            other, loaded, other.study_ids(), scorer=lambda t, b: t.model.encode_image(b["image"])
+        )
+        reports = [other.report(s).text for s in studies]  # type: ignore[union-attr]
+        with torch.no_grad():
+            texts = loaded.task.embed_texts(reports).numpy()
+    similarity = images @ texts.T
+    rank = (similarity > similarity.diagonal()[:, None]).sum(1)
+    return {"r1": float((rank < 1).mean()), "r5": float((rank < 5).mean()), "n": len(studies)}
+
+
+def decide_shots(folder: Path, finding: str, shots: int) -> None:
+    """A reader decides ``shots`` present and ``shots`` absent studies of ``finding`` (from the truth)."""
+    from radcurate.engine.store import labels as label_store
+    from radcurate.engine.training import splits
+
+    with Project.open(folder) as project:
+        truth = label_store.states_by_study(project.db, "truth")
+        split = splits.ensure_split(project.db, project.settings.training)
+        taken = {"present": 0, "absent": 0}
+        for study in project.study_ids():
+            state = truth.get(study, {}).get(finding)
+            if state is None or split.get(study) not in ("train", "val") or taken.get(state.value, shots) >= shots:
+                continue
+            project.decide(study, finding, state, reader="bench")
+            taken[state.value] += 1
+
+
+def fmt(x: Any) -> str:
+    return "  –  " if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.3f}"
+
+
+def group(doc: dict[str, Any], names: list[str], key: str = "auc") -> float:
+    values = [doc[key]["findings"][n] for n in names if n in doc[key]["findings"]]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/radcurate-learning-bench"))
+    parser.add_argument("--train-cases", type=int, default=256)
+    parser.add_argument("--eval-cases", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--clip-epochs", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--skip-clip", action="store_true")
+    parser.add_argument("--skip-one-window", action="store_true")
+    parser.add_argument("--fresh", action="store_true", help="Delete --work first.")
+    args = parser.parse_args()
+    if args.fresh:
+        shutil.rmtree(args.work, ignore_errors=True)
+    args.work.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    train2 = cohort(args.work, "train", args.train_cases, 101, TWO, args)
+    eval2 = cohort(args.work, "eval", args.eval_cases, 202, TWO, args)
+    prep = time.perf_counter() - t0
+    out: dict[str, Any] = {"size": vars(args) | {"work": str(args.work)}, "prep_s": prep}
+
+    sup, out["supervised_s"] = train(train2, kind="supervised")
+    out["supervised"] = evaluate(train2, sup, eval2)
+    if not args.skip_one_window:
+        train1 = cohort(args.work, "train", args.train_cases, 101, ONE, args)
+        eval1 = cohort(args.work, "eval", args.eval_cases, 202, ONE, args)
+        one, out["one_window_s"] = train(train1, kind="supervised")
+        out["one_window"] = evaluate(train1, one, eval1)
+    if not args.skip_clip:
+        for start, extra in (
+            ("scratch", {}),
+            ("init", {"init": sup.version}),
+            ("locked", {"init": sup.version, "lock": True}),
+        ):
+            model, seconds = train(train2, kind="clip", epochs=args.clip_epochs, **extra)
+            out[f"clip_{start}"] = evaluate(train2, model, eval2) | {"seconds": seconds}
+            out[f"clip_{start}"]["retrieval"] = retrieval(train2, model, eval2)
+        held, out["withheld_supervised_s"] = train(train2, kind="supervised", withhold=(WITHHELD,))
+        clip_held, out["withheld_clip_s"] = train(
+            train2, kind="clip", epochs=args.clip_epochs, init=held.version, withhold=(WITHHELD,)
+        )
+        out["withheld_clip"] = evaluate(train2, clip_held, eval2)
+        decide_shots(train2, WITHHELD, 16)
+        probe, _ = train(train2, kind="probe", finding=WITHHELD, from_model=held.version)
+        out["probe"] = evaluate(train2, probe, eval2)
+    out["total_s"] = time.perf_counter() - t0
+    (args.work / "results.json").write_text(json.dumps(out, indent=1, default=str))
+    report(out)
+
+
+def report(out: dict[str, Any]) -> None:
+    size = out["size"]
+    print(
+        f"\nLearning benchmark: train cohort {size['train_cases']} cases (seed 101), eval cohort "
+        f"{size['eval_cases']} cases (seed 202), supervised {size['epochs']} epochs, CLIP {size['clip_epochs']}"
+    )
+    sup = out["supervised"]
+    one = out.get("one_window")
+    print(f"\n{'supervised macro AUC (eval cohort, truth)':<46}{'2 windows':>10}{'1 window':>10}   target")
+    for name, names, goal in (("easy 6", EASY, "≥ 0.95"), ("wider 9", WIDER, "≥ 0.90"), ("all 18", None, "")):
+        two_v = sup["auc"]["macro"] if names is None else group(sup, names)
+        one_v = (one["auc"]["macro"] if names is None else group(one, names)) if one else None
+        print(f"{name:<46}{fmt(two_v):>10}{fmt(one_v):>10}   {goal}")
+    for name in WINDOW_FINDINGS:
+        one_v = one["auc"]["findings"].get(name) if one else None
+        print(f"{name:<46}{fmt(sup['auc']['findings'].get(name)):>10}{fmt(one_v):>10}   ≥ 0.85 (2 windows)")
+    print(f"\n{'finding (2 windows)':<40}{'AUC':>7}  95% CI")
+    for name, value in sup["auc"]["findings"].items():
+        lo, hi = sup["auc"]["ci"].get(name, [float("nan")] * 2)
+        print(f"{name:<40}{fmt(value):>7}  {fmt(lo)}–{fmt(hi)}")
+    if "clip_scratch" in out:
+        print(f"\n{'CLIP start':<10}{'zero-shot':>10}{'text ceil.':>11}{'aux head':>9}{'R@1':>7}{'R@5':>7}{'min':>7}")
+        for start in ("scratch", "init", "locked"):
+            doc = out[f"clip_{start}"]
+            r = doc["retrieval"]
+            print(
+                f"{start:<10}{fmt(doc['zero_shot_auc']['macro']):>10}{fmt(doc['text_ceiling']['macro']):>11}"
+                f"{fmt(doc['auc']['macro']):>9}{fmt(r['r1']):>7}{fmt(r['r5']):>7}{doc['seconds'] / 60:>7.1f}"
+            )
+        held = out["withheld_clip"].get("withheld", {}).get(WITHHELD, {})
+        probe = out["probe"]["auc"]
+        lo, hi = (held.get("ci") or [float("nan")] * 2)[:2]
+        print(f"\nwithheld {WITHHELD}: CLIP zero-shot {fmt(held.get('zero_shot_auc'))} ({fmt(lo)}–{fmt(hi)})", end="")
+        pci = probe["ci"].get(WITHHELD, [float("nan")] * 2)
+        print(f"; 16-shot probe {fmt(probe['findings'].get(WITHHELD))} ({fmt(pci[0])}–{fmt(pci[1])})")
+    sup_clip = out["supervised_s"] + out.get("clip_init", {}).get("seconds", 0.0)
+    print(
+        f"\nwall: cohorts {out['prep_s'] / 60:.1f} min; supervised {out['supervised_s'] / 60:.1f} min; "
+        f"supervised + CLIP (init) {sup_clip / 60:.1f} min (target ≤ 10); total {out['total_s'] / 60:.1f} min"
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--report":
+        report(json.loads(Path(sys.argv[2]).read_text()))
+    else:
+        main()
