@@ -266,6 +266,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     parser.add_argument("--project", type=Path, help="a project with a trained model, for the int8 AUC")
     parser.add_argument("--model", help="model id or version in --project")
+    parser.add_argument(
+        "--bundle", type=Path, help="an exported CLIP bundle for the end-to-end run (else one is built)"
+    )
     args = parser.parse_args()
     repeats = 5 if args.quick else 20
     work = Path(tempfile.mkdtemp(prefix="radcurate-bench-triage-"))
@@ -292,7 +295,7 @@ def main() -> None:
         print("  AUC change: pass --project DIR --model ID (export-onnx --int8 keeps int8 only if it drops <= 0.005)")
 
     print("== end to end: 512x512x300 DICOM series → 18 scores, new process, torch blocked (CLIP, demo preset)")
-    bundle = clip_bundle(work)
+    bundle = args.bundle or clip_bundle(work)
     series = big_series(work)
     end_to_end(bundle, series, args.threads, cold=False)  # fill the page cache
     for label, cold in (("warm", False), ("cold", True)):
