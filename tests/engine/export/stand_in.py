@@ -7,6 +7,7 @@ files: real torch modules, tiny shapes, so exporting takes seconds. Built once p
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from pathlib import Path
@@ -71,6 +72,7 @@ def clip_bundle() -> tuple[Path, Any]:
         from radcurate.engine.export.onnx_export import ModelInfo, export_clip
 
         root = Path(tempfile.mkdtemp(prefix="radcurate-test-bundle-"))
+        atexit.register(shutil.rmtree, root, True)
         model = stand_in_clip(root)
         out = root / "bundle"
         export_clip(
