@@ -25,7 +25,7 @@ SHARED_PATIENT = "PT-SHARED-01"
 @pytest.fixture(scope="module")
 def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("curated")
-    cohort = generate_cohort(root / "cohort", cases=6, seed=5, shape=(24, 24, 10), compressed_fraction=0.0)
+    cohort = generate_cohort(root / "cohort", cases=6, seed=5, shape=(16, 16, 8), compressed_fraction=0.0)
     dicom_cases = sorted(p for p in (cohort.out / "volumes").iterdir() if p.is_dir())[:2]
     for folder in dicom_cases:  # one patient, two studies
         for f in folder.iterdir():
@@ -60,6 +60,7 @@ def _jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line]
 
 
+@pytest.mark.slow
 def test_export_splits_provenance_hashes_and_monai(reviewed: Path, nifti_export: tuple[Path, dict]) -> None:
     out, summary = nifti_export
     with Project.open(reviewed / "project") as project:
@@ -128,6 +129,7 @@ def test_export_is_atomic_and_refuses_a_full_folder(reviewed: Path) -> None:
     assert not [p for p in reviewed.iterdir() if p.name.startswith(".partial-")]
 
 
+@pytest.mark.slow
 def test_cli_dicom_export_same_pseudonyms(reviewed: Path, nifti_export: tuple[Path, dict]) -> None:
     out = reviewed / "export_dicom"
     run = subprocess.run(

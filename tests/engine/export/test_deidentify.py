@@ -95,7 +95,7 @@ def _leaks(blob: str) -> list[str]:
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     root = tmp_path_factory.mktemp("phi")
-    cohort = generate_cohort(root / "cohort", cases=1, seed=2, shape=(20, 20, 8), dicom_fraction=1.0)
+    cohort = generate_cohort(root / "cohort", cases=1, seed=2, shape=(16, 16, 8), dicom_fraction=1.0)
     folder = next(p for p in (cohort.out / "volumes").iterdir() if p.is_dir())
     uids: dict[str, str] = {}
     for f in sorted(folder.iterdir()):
