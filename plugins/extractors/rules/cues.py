@@ -42,7 +42,10 @@ _CHANGE = (
     "worsening|improvement|deterioration|interval worsening|interval improvement}"
 )
 _THERE = "{there is |there are |there was |there were |there has been |}"
-_MODIFIER = "{significant |apparent |obvious |marked |notable |remarkable |appreciable |definite |measurable |}"
+_MODIFIER = (
+    "{significant |apparent |obvious |marked |notable |remarkable |appreciable |definite |measurable |substantial |"
+    "major |relevant |meaningful |considerable |noticeable |clear |discernible |visible |significant interval |}"
+)
 
 
 def cue_templates(
@@ -74,11 +77,12 @@ _CUES: dict[str, list[str]] = {
         "gram negative",
     ],
     "post_unc": [
-        "{cannot|can not|could not|can't|not} {be |}{excluded|ruled out}",
+        "{cannot|can not|could not|can't|not} {be |}{entirely |completely |fully |definitely |confidently |reliably |}"
+        "{excluded|ruled out}",
         "{should|must|is to|are to} be {excluded|ruled out|kept in mind|considered}",
         "{is|are|was|were|seems|appears|is considered|are considered|considered|thought|felt} {suspected|questionable|"
         "possible|uncertain|not excluded|unlikely|less likely|not likely|doubtful|equivocal|indeterminate|"
-        "borderline|not certain}",
+        "borderline|not certain|likely|more likely|most likely|probable}",
         "{may|might|could} {also |}be {present|seen|noted|visible|evident|there}",
         "in the differential diagnosis",
     ],
@@ -124,6 +128,7 @@ _CUES: dict[str, list[str]] = {
         "to be considered",
         "{likely|most likely|more likely|less likely|unlikely|not likely} {to be |to represent |}",
         "{borderline|indeterminate|doubtful}",
+        "{is |are |was |were |}{equivocal|questionable|indeterminate|inconclusive|suspicious|concerning} for",
         "differential {diagnoses|considerations|} {include|includes}",
     ],
     "both_unc": [

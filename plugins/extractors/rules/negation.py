@@ -104,6 +104,7 @@ _NO_SCOPES = SentenceScopes((), ())
 def sentence_scopes(low: str, start: int, end: int, lexicon: Lexicon | None = None) -> SentenceScopes:
     """Negation and uncertainty scopes of the sentence ``low[start:end]`` (lower-cased text)."""
     cues: list[tuple[str, int, int]] = []
+    heading: list[tuple[int, int]] = []
     scoped = False
     scanner, kinds = lexicon or cue_lexicon()
     for m in scanner.finditer(low, start, end):
@@ -116,7 +117,10 @@ def sentence_scopes(low: str, start: int, end: int, lexicon: Lexicon | None = No
             if low[c_end:end].strip(_CLAUSE_END):  # "Findings: no effusion": an ordinary cue after the colon
                 word = low.index(token.lstrip(":- \t\r\n")[:2], c_start + 1)
                 rest = _SPACES.sub(" ", low[word:c_end])
-                kind, c_start = kinds.get(rest, "post_neg" if rest.startswith("not ") else "pre_neg"), word
+                kind = kinds.get(rest, "post_neg" if rest.startswith("not ") else "pre_neg")
+                if kind == "pre_neg" and len(low[start:c_start].split()) <= _HEADING_WORDS:
+                    heading.append((start, c_start))  # "Lymph nodes: no enlarged nodes" denies the heading too
+                c_start = word
             else:
                 kind = "post_neg"
         cues.append((kind, c_start, c_end))
@@ -124,7 +128,7 @@ def sentence_scopes(low: str, start: int, end: int, lexicon: Lexicon | None = No
     if not scoped:
         return _NO_SCOPES
     clauses = _Clauses(low, start, end, cues)
-    negated: list[tuple[int, int]] = []
+    negated: list[tuple[int, int]] = list(heading)
     uncertain: list[tuple[int, int]] = []
     for kind, c_start, c_end in cues:
         if kind == "pre_neg":
@@ -144,6 +148,7 @@ def sentence_scopes(low: str, start: int, end: int, lexicon: Lexicon | None = No
 
 
 _SCOPED = frozenset({"pre_neg", "post_neg", "pre_unc", "post_unc", "both_unc", "qmark"})
+_HEADING_WORDS = 4  # "Lymph nodes:", "Pleural effusion:" — a longer text before a colon is a sentence
 _CLAUSE_END = " \t\r\n.;,)!"
 _PARTICIPLE = re.compile(
     r"\s*(?:previously\s+|already\s+|also\s+)?(?:seen|noted|described|identified|reported|demonstrated|detected|"

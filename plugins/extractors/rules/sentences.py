@@ -84,7 +84,8 @@ _BOUNDARY = re.compile(
       | (?<=[;:]) (?!(?<=\d.)\d)               # clause marks, not times or ratios (7:34, 1:2),
         (?!(?<=:)[ \t]*(?i:none(?:[ \t]+(?:seen|identified|detected|noted|present|evident))?|no|nil|absent|negative|
                             not[ \t]+(?:present|seen|identified|detected|evident))
-           [ \t]*(?:[.;,)\n]|$))                # nor a short answer (Atelectasis: none.)
+           [ \t]*(?:[.;,)\n]|$))                # nor a short answer (Atelectasis: none.),
+        (?!(?<=:)[ \t]*(?i:no|none|not|without)[ \t])  # nor one that denies (Lymph nodes: no enlarged nodes)
       | (?<=["“”•·●▪■])                        # quote marks (CT-RATE impression items), bullets
       | (?<=\n) (?=[ \t\r]*\n)                 # a blank line
       | (?<=\n) (?=[ \t]*(?:\d{1,2}[.)]|[-*])\s)   # a line that starts a list item

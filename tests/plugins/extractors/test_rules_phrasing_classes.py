@@ -43,6 +43,9 @@ PHRASING: dict[str, list[tuple[str, dict[str, LabelState]]]] = {
         ("Pericardial effusion - absent.", {"Pericardial effusion": A}),
         ("Consolidation has not been identified.", {"Consolidation": A}),
         ("Septal thickening is not observed.", {"Interlobular septal thickening": A}),
+        ("Lymph nodes: no enlarged nodes.", {"Lymphadenopathy": A}),
+        ("Atelectasis: none. Consolidation: present in the left lower lobe.", {"Atelectasis": A, "Consolidation": P}),
+        ("Emphysema: mild centrilobular.", {"Emphysema": P}),
     ],
     "scope ends at a clause boundary": [
         ("Without effusion, atelectasis is seen at the left base.", {"Pleural effusion": A, "Atelectasis": P}),
@@ -109,6 +112,7 @@ PHRASING: dict[str, list[tuple[str, dict[str, LabelState]]]] = {
         ("No interval change in the bilateral pleural effusions.", {"Pleural effusion": P}),
         ("Pleural effusion is not increased compared to the prior study.", {"Pleural effusion": P}),
         ("No change in the appearance of the interlobular septal thickening.", {"Interlobular septal thickening": P}),
+        ("No substantial change in the emphysema.", {"Emphysema": P}),
     ],
     "hedges": [
         ("Atelectasis is unlikely.", {"Atelectasis": U}),
@@ -130,6 +134,10 @@ PHRASING: dict[str, list[tuple[str, dict[str, LabelState]]]] = {
         ("Early consolidation is not excluded.", {"Consolidation": U}),
         ("Indeterminate nodule in the right upper lobe.", {"Lung nodule": U}),
         ("Ground-glass opacity, likely infectious.", {"Lung opacity": P}),
+        ("Atelectasis is more likely than consolidation.", {"Atelectasis": U}),
+        ("Findings are equivocal for mosaic attenuation.", {"Mosaic attenuation pattern": U}),
+        ("Pleural effusion cannot be entirely excluded.", {"Pleural effusion": U}),
+        ("Suggestive of early bronchiectasis.", {"Bronchiectasis": U}),
     ],
     "normal statements": [
         (
@@ -150,6 +158,8 @@ PHRASING: dict[str, list[tuple[str, dict[str, LabelState]]]] = {
         ("Hilar lymph nodes are normal in size.", {"Lymphadenopathy": A}),
         ("The aortic wall is free of calcification.", {"Arterial wall calcification": A}),
         ("Normal caliber thoracic aorta with no atherosclerotic calcification.", {"Arterial wall calcification": A}),
+        ("Mediastinal lymph nodes are normal.", {"Lymphadenopathy": A}),
+        ("Heart: normal size. Pericardium: no effusion.", {"Cardiomegaly": A}),
     ],
     "verbs not about seeing": [
         ("The right lower lobe nodule was not followed up.", {"Lung nodule": P}),
