@@ -4,8 +4,8 @@ Each finding of a study not yet settled by readers contributes a weight in [0, 1
 
 * ``model``: the newest supervised model's score disagrees with the shown silver label,
   weight ``r·|y − p|`` (``y``: present → 1, absent / not mentioned → 0; uncertain → 0.5), where
-  ``r = 2·(AUC − 0.5)`` from the model's test AUC on that finding, clipped to [0, 1] (1 when not
-  measured): a model no better than chance on a finding cannot push its studies up;
+  ``r = 2·(AUC − 0.5)`` from the model's test AUC (the finding's or the macro, the lower),
+  clipped to [0, 1] (1 when not measured): a model no better than chance cannot push studies up;
 * ``zero_shot``: the same against the newest CLIP model's zero-shot score, at half weight
   (zero-shot scores are the weaker witness);
 * ``extractors``: another extractor labelled the same report text and reads the finding on the
@@ -151,18 +151,24 @@ def _priority(reasons: Sequence[Reason]) -> float:
 
 
 def rank(
-    db: sqlite_utils.Database, findings: Sequence[str], *, reader: str | None = None, limit: int | None = None
+    db: sqlite_utils.Database,
+    findings: Sequence[str],
+    *,
+    reader: str | None = None,
+    limit: int | None = None,
+    use_models: bool = True,
 ) -> list[RankedStudy]:
     """Every study in review order: highest priority first, reviewed studies last (import order).
 
-    ``reader``: whose reviewed studies drop down (default: a study any reader has finished).
+    ``reader``: whose reviewed studies drop down (default: a study any reader has finished);
+    ``use_models=False`` ranks by the doubts alone (the benchmark's "before a model").
     """
     names = list(findings)
     gold = project_gold(db)
     silver = shown_states(db)
     labels = _extractor_labels(db)
     order = [s.name for s in label_store.sources(db, kind="extractor")]  # most recently run first
-    models = score_store.latest_by_kind(db)
+    models = score_store.latest_by_kind(db) if use_models else []
     done = _reviewed(db, len(names), reader)
     rows: list[RankedStudy] = []
     for position, (study_id,) in enumerate(db.execute("SELECT id FROM studies ORDER BY position").fetchall()):

@@ -29,8 +29,10 @@ class ModelScores:
 
     def weight(self, finding: str) -> float:
         """How much the ranking trusts this model on ``finding``: ``2·(AUC − 0.5)`` clipped to [0, 1]
-        from its test AUC (a model no better than chance gets no say); 1 when none was measured."""
-        return self.reliability.get(finding, self.reliability.get("__macro__", 1.0))
+        from its test AUC — the finding's or the macro one, whichever is lower (a finding's AUC on a
+        small test split is noisy; a model no better than chance gets no say); 1 when not measured."""
+        overall = self.reliability.get("__macro__", 1.0)
+        return min(overall, self.reliability.get(finding, overall))
 
     @property
     def zero_shot(self) -> bool:
