@@ -64,6 +64,7 @@ def test_an_unknown_conventions_setting_is_refused_naming_the_field(tmp_path: Pa
     assert caught.value.field == "extraction.conventions" and "clinical, ctrate" in caught.value.reason
 
 
+@pytest.mark.slow
 def test_extract_conventions_labels_into_its_own_source(project: Project) -> None:
     add_studies(project, {"s1": REPORT})
     project.close()

@@ -110,6 +110,12 @@ def test_phantom_report_phrasing(rules: RuleBasedExtractor, text: str, expected:
             {"Lymphadenopathy": P},
         ),
         ("An enlarged lymph node is seen in the right hilum.", {"Lymphadenopathy": P}, {"Lymphadenopathy": P}),
+        (
+            "Lymph nodes with a short axis of 7 mm are seen in the mediastinum.",
+            {"Lymphadenopathy": A},
+            {"Lymphadenopathy": P},
+        ),
+        ("A lymph node measuring 15 mm in short axis is seen.", {"Lymphadenopathy": P}, {"Lymphadenopathy": P}),
         ("The nodule in the right lower lobe was not followed up.", {"Lung nodule": P}, {"Lung nodule": A}),
         ("Pleural effusion was not monitored.", {"Pleural effusion": P}, {"Pleural effusion": A}),
         (
