@@ -26,7 +26,6 @@ def render(manifest: dict[str, Any], project: Any) -> str:
     origin_rows = [[k, v] for k, v in sorted(counts["origins"].items())]
     split_rows = [[k, v] for k, v in counts["splits"].items()]
     source_rows = [[s.name, s.kind, s.plugin or "", s.version or "", s.studies] for s in sources]
-    fractions = manifest["splits"]["fractions"]
     return f"""# Curated chest CT dataset
 
 Made by radcurate {manifest["radcurate_version"]} on {manifest["created_at"]}.
@@ -67,8 +66,7 @@ Training target per finding (`datalist.json` `label`, `labels_wide.csv`): presen
 not mentioned → 0, uncertain, unresolved or missing → -1 (mask it in the loss).
 
 ## Splits
-Patient-level ({", ".join(str(f) for f in fractions)} of studies for training, validation, test; seed
-{manifest["splits"]["seed"]}): no patient has studies in two splits. A patient is the DICOM
+Patient-level ({_split_source(manifest)}): no patient has studies in two splits. A patient is the DICOM
 PatientID where the volume had one, else the study.
 
 ## De-identification
@@ -82,6 +80,15 @@ train = load_decathlon_datalist("datalist.json", is_segmentation=False, data_lis
 ```
 `manifest.json` lists the sha256 of every file; check them before use.
 """
+
+
+def _split_source(manifest: dict[str, Any]) -> str:
+    splits = manifest["splits"]
+    fractions = ", ".join(str(f) for f in splits["fractions"])
+    drawn = f"{fractions} of studies for training, validation, test; seed {splits['seed']}"
+    if str(splits.get("source", "")).startswith("recorded"):
+        return f"the split training recorded for this project, kept; studies it lacks drawn to {drawn}"
+    return drawn
 
 
 _DEID = """* Study and patient ids are keyed pseudonyms (HMAC-SHA256; the key stays with the project).
