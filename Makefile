@@ -30,3 +30,5 @@ lint: setup
 test: setup lint
 	bash scripts/system-deps.sh
 	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m pytest -q -p no:cacheprovider
+	# the core install (no extras, no torch) runs triage on an exported bundle
+	bash scripts/check_torch_free_triage.sh $(PY)
