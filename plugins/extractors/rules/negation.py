@@ -131,6 +131,8 @@ def sentence_scopes(low: str, start: int, end: int, lexicon: Lexicon | None = No
     negated: list[tuple[int, int]] = list(heading)
     uncertain: list[tuple[int, int]] = []
     for kind, c_start, c_end in cues:
+        if kind in ("pre_neg", "post_neg") and _about_an_earlier_exam(low, c_end, clauses):
+            continue  # "was not present on the prior study": a denial of the past, not of this scan
         if kind == "pre_neg":
             negated.append((c_end, clauses.forward_end(c_end, low.startswith(_PREPOSITIONS, c_start))))
         elif kind == "post_neg":
@@ -145,6 +147,23 @@ def sentence_scopes(low: str, start: int, end: int, lexicon: Lexicon | None = No
         elif kind == "qmark":
             uncertain.append((clauses.question_start(c_start), c_start))
     return SentenceScopes(tuple(negated), tuple(uncertain))
+
+
+_EARLIER_EXAM = re.compile(
+    r"\s*(?:[\w-]+\s+){0,2}?(?:(?:on|in|at|from)\s+(?:the\s+)?(?:prior|previous|earlier|preceding|last|older?)\s+"
+    r"(?:stud(?:y|ies)|exam\w*|ct\b|scans?|imaging|examinations?)|previously\b)"
+)
+
+
+_NOW = re.compile(r"\b(?:now|currently|today|this\s+(?:study|exam\w*|scan))\b")
+
+
+def _about_an_earlier_exam(low: str, cue_end: int, clauses: _Clauses) -> bool:
+    """Whether a negation cue denies the finding only in an earlier examination, while the sentence
+    speaks of it now ("was not present on the prior study but is seen now")."""
+    if _EARLIER_EXAM.match(low, cue_end, clauses.end) is None:
+        return False
+    return _NOW.search(low, cue_end, clauses.end) is not None
 
 
 _SCOPED = frozenset({"pre_neg", "post_neg", "pre_unc", "post_unc", "both_unc", "qmark"})
@@ -206,6 +225,7 @@ class _Clauses:
         self.back_terms = [e for e in back_terms if visible(e)] + [e for kind, _, e in cues if kind == "term"]
         self.relatives = [e for e in relatives if visible(e)]
         self.breaks = [(s, e) for s, e in breaks if visible(s)]
+        self.neg_starts = {s for kind, s, _ in cues if kind == "pre_neg"}
         self.verbs = [
             s
             for kind, s, _ in cues
@@ -219,6 +239,23 @@ class _Clauses:
     def _has_verb(self, a: int, b: int) -> bool:
         i = bisect_left(self.verbs, a)
         return i < len(self.verbs) and self.verbs[i] < b
+
+    def _starts_with_neg(self, pos: int) -> bool:
+        """Whether the words from ``pos`` open with a pre-negation cue (after spaces)."""
+        while pos < self.end and self.low[pos].isspace():
+            pos += 1
+        return pos in self.neg_starts
+
+    def _item_negated_before(self, pos: int) -> bool:
+        """Whether the cue ending at ``pos`` follows a comma whose item before it opened with its own cue."""
+        before = [(s, e) for s, e in self.breaks if e <= pos]
+        if not before or self.low[before[-1][0]] != ",":
+            return False
+        comma_start, comma_end = before[-1]
+        if not self._starts_with_neg(comma_end):  # this cue does not open its item
+            return False
+        item_start = before[-2][1] if len(before) > 1 else self.start
+        return self._starts_with_neg(item_start) and not self._has_verb(item_start, comma_start)
 
     def _clause_after_comma(self, i: int, limit: int, prepositional: bool) -> bool:
         """Whether the comma ``breaks[i]`` opens a clause of its own: the words after it carry a verb
@@ -251,12 +288,17 @@ class _Clauses:
             return inside[1]
         limit = next((s for s in self.terms if s >= pos), self.end)
         seg_start = pos
+        distributive = self._item_negated_before(pos)
         for i, (b_start, b_end) in enumerate(self.breaks):
             if b_start < pos:
                 continue
             if b_start >= limit:
                 break
             if self._has_verb(seg_start, b_start):
+                return b_start
+            # "no A, no B, small C": items that carry their own "no" end each other's scope, and once
+            # the list has negated items one by one, an item without its own cue is not negated
+            if self.low[b_start] == "," and (distributive or self._starts_with_neg(b_end)):
                 return b_start
             if self._clause_after_comma(i, limit, prepositional):
                 return b_start

@@ -78,6 +78,11 @@ PHRASING: dict[str, list[tuple[str, dict[str, LabelState]]]] = {
             "There is no pneumothorax or pleural effusion, and the heart is enlarged.",
             {"Pleural effusion": A, "Cardiomegaly": P},
         ),
+        (
+            "No lymphadenopathy, no pleural effusion, small pericardial effusion.",
+            {"Lymphadenopathy": A, "Pleural effusion": A, "Pericardial effusion": P},
+        ),
+        ("Small pericardial effusion, no pleural effusion.", {"Pericardial effusion": P, "Pleural effusion": A}),
     ],
     "resolution over time": [
         ("The previously seen nodule is no longer visible.", {"Lung nodule": A}),
@@ -95,6 +100,11 @@ PHRASING: dict[str, list[tuple[str, dict[str, LabelState]]]] = {
         ("Previously noted ground-glass opacity is no longer evident.", {"Lung opacity": A}),
         ("The right middle lobe atelectasis has completely resolved.", {"Atelectasis": A}),
         ("Disappearance of the previously seen ground-glass opacities.", {"Lung opacity": A}),
+        ("Pleural effusion, now resolved.", {"Pleural effusion": A}),
+        (
+            "Bronchiectasis was not present on the prior study but is seen now.",
+            {"Bronchiectasis": P},
+        ),
     ],
     "pseudo-negation": [
         ("No change in the right upper lobe nodule.", {"Lung nodule": P}),
@@ -160,6 +170,7 @@ PHRASING: dict[str, list[tuple[str, dict[str, LabelState]]]] = {
         ("Normal caliber thoracic aorta with no atherosclerotic calcification.", {"Arterial wall calcification": A}),
         ("Mediastinal lymph nodes are normal.", {"Lymphadenopathy": A}),
         ("Heart: normal size. Pericardium: no effusion.", {"Cardiomegaly": A}),
+        ("Aortic wall: no calcification.", {"Arterial wall calcification": A}),
     ],
     "verbs not about seeing": [
         ("The right lower lobe nodule was not followed up.", {"Lung nodule": P}),
