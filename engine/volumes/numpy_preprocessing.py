@@ -183,7 +183,11 @@ def _kept(size: int, roi: int) -> tuple[int, int, int]:
 
 
 def _linear_along(array: np.ndarray, axis: int, coords: np.ndarray) -> np.ndarray:
-    """Linear interpolation of ``array`` along ``axis`` at ``coords`` (voxel units), clamped (border)."""
+    """Linear interpolation of ``array`` along ``axis`` at ``coords`` (voxel units), clamped (border).
+
+    Gathers only the two neighbouring planes per output position (``take``), converted to float32
+    after the gather, so an int16 volume is never copied whole.
+    """
     n = array.shape[axis]
     coords = np.clip(coords, 0.0, n - 1.0)
     low = np.minimum(np.floor(coords).astype(np.intp), max(n - 2, 0))
@@ -192,8 +196,8 @@ def _linear_along(array: np.ndarray, axis: int, coords: np.ndarray) -> np.ndarra
     view = [1, 1, 1]
     view[axis] = -1
     weight = weight.reshape(view)
-    a = np.take(array, low, axis=axis)
-    b = np.take(array, high, axis=axis)
+    a = np.take(array, low, axis=axis).astype(np.float32, copy=False)
+    b = np.take(array, high, axis=axis).astype(np.float32, copy=False)
     return a + (b - a) * weight
 
 
@@ -207,16 +211,22 @@ def resample_hu(
     target = tuple(slice(dst, dst + count) for _, count, dst in kept)
     axes = [np.arange(first, first + count, dtype=np.float64) for first, count, _ in kept]
     off_diagonal = xform[:3, :3] - np.diag(np.diag(xform[:3, :3]))
-    source = np.asarray(array, dtype=np.float32)
     if np.all(np.abs(off_diagonal) < _AFFINE_TOL):
         coords = [xform[a, a] * axes[a] + xform[a, 3] for a in range(3)]
-        # Shrink the axis with the largest reduction first: each later pass touches fewer voxels.
-        order = sorted(range(3), key=lambda a: len(coords[a]) / max(source.shape[a], 1))
-        block = source
-        for a in order:
-            block = _linear_along(block, a, coords[a])
+        # Work on a C-ordered view (the loaders' arrays are Fortran-ordered: their transpose is one),
+        # outermost memory axis first: gathering whole contiguous planes is a memcpy, and the later
+        # passes run on the small block. Same arithmetic in any axis order (trilinear is separable).
+        flip = bool(array.flags.f_contiguous and not array.flags.c_contiguous)
+        block = np.asarray(array).T if flip else np.asarray(array)
+        perm = (2, 1, 0) if flip else (0, 1, 2)
+        for a in range(3):
+            block = _linear_along(block, a, coords[perm[a]])
+        if flip:
+            block = block.T
         return np.ascontiguousarray(block, dtype=np.float32), target  # type: ignore[return-value]
     from scipy.ndimage import map_coordinates
+
+    source = np.asarray(array, dtype=np.float32)
 
     mesh = np.meshgrid(*axes, indexing="ij")
     points = np.stack([m.ravel() for m in mesh] + [np.ones(mesh[0].size)])
