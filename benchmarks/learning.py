@@ -82,13 +82,27 @@ def cohort(root: Path, name: str, cases: int, seed: int, windows: str, args: arg
 
 
 def train(folder: Path, **request: Any) -> tuple[Any, float]:
+    """Train (or reuse a finished model of the same request: the benchmark resumes where it stopped)."""
+    from radcurate.engine.training import registry
     from radcurate.engine.training.runs import TrainRequest
     from radcurate.engine.training.runs import train as run
 
-    started = time.perf_counter()
+    wanted = TrainRequest(**request)
     with Project.open(folder) as project:
-        model = run(project, TrainRequest(**request))
-    return model, time.perf_counter() - started
+        for model in registry.models(project.db, wanted.kind):
+            job = project.job(model.job_id) if model.job_id else None
+            if job is not None and job.params == wanted.params():
+                if "wall_s" in model.metrics:
+                    return model, float(model.metrics["wall_s"])
+                from datetime import datetime
+
+                begun, ended = (datetime.fromisoformat(t) for t in (job.started_at, model.created_at))
+                return model, (ended - begun).total_seconds()
+        started = time.perf_counter()
+        model = run(project, wanted)
+        seconds = time.perf_counter() - started
+        model = registry.update_metrics(project.db, model.id, wall_s=seconds)
+    return model, seconds
 
 
 def evaluate(folder: Path, model: Any, eval_folder: Path) -> dict[str, Any]:
@@ -165,32 +179,44 @@ def main() -> None:
     prep = time.perf_counter() - t0
     out: dict[str, Any] = {"size": vars(args) | {"work": str(args.work)}, "prep_s": prep}
 
+    results = args.work / "results.json"
+
+    def save() -> None:
+        out["total_s"] = time.perf_counter() - t0
+        results.write_text(json.dumps(out, indent=1, default=str))
+
     sup, out["supervised_s"] = train(train2, kind="supervised")
     out["supervised"] = evaluate(train2, sup, eval2)
+    save()
+    starts = (("init", {"init": sup.version}), ("scratch", {}), ("locked", {"init": sup.version, "lock": True}))
+    if not args.skip_clip:
+        start, extra = starts[0]
+        model, seconds = train(train2, kind="clip", epochs=args.clip_epochs, **extra)
+        out[f"clip_{start}"] = evaluate(train2, model, eval2) | {"seconds": seconds}
+        out[f"clip_{start}"]["retrieval"] = retrieval(train2, model, eval2)
+        save()
     if not args.skip_one_window:
         train1 = cohort(args.work, "train", args.train_cases, 101, ONE, args)
         eval1 = cohort(args.work, "eval", args.eval_cases, 202, ONE, args)
         one, out["one_window_s"] = train(train1, kind="supervised")
         out["one_window"] = evaluate(train1, one, eval1)
+        save()
     if not args.skip_clip:
-        for start, extra in (
-            ("scratch", {}),
-            ("init", {"init": sup.version}),
-            ("locked", {"init": sup.version, "lock": True}),
-        ):
+        for start, extra in starts[1:]:
             model, seconds = train(train2, kind="clip", epochs=args.clip_epochs, **extra)
             out[f"clip_{start}"] = evaluate(train2, model, eval2) | {"seconds": seconds}
             out[f"clip_{start}"]["retrieval"] = retrieval(train2, model, eval2)
+            save()
         held, out["withheld_supervised_s"] = train(train2, kind="supervised", withhold=(WITHHELD,))
         clip_held, out["withheld_clip_s"] = train(
             train2, kind="clip", epochs=args.clip_epochs, init=held.version, withhold=(WITHHELD,)
         )
         out["withheld_clip"] = evaluate(train2, clip_held, eval2)
+        save()
         decide_shots(train2, WITHHELD, 16)
         probe, _ = train(train2, kind="probe", finding=WITHHELD, from_model=held.version)
         out["probe"] = evaluate(train2, probe, eval2)
-    out["total_s"] = time.perf_counter() - t0
-    (args.work / "results.json").write_text(json.dumps(out, indent=1, default=str))
+    save()
     report(out)
 
 
@@ -214,15 +240,16 @@ def report(out: dict[str, Any]) -> None:
     for name, value in sup["auc"]["findings"].items():
         lo, hi = sup["auc"]["ci"].get(name, [float("nan")] * 2)
         print(f"{name:<40}{fmt(value):>7}  {fmt(lo)}–{fmt(hi)}")
-    if "clip_scratch" in out:
+    if any(f"clip_{s}" in out for s in ("scratch", "init", "locked")):
         print(f"\n{'CLIP start':<10}{'zero-shot':>10}{'text ceil.':>11}{'aux head':>9}{'R@1':>7}{'R@5':>7}{'min':>7}")
-        for start in ("scratch", "init", "locked"):
+        for start in [s for s in ("scratch", "init", "locked") if f"clip_{s}" in out]:
             doc = out[f"clip_{start}"]
             r = doc["retrieval"]
             print(
                 f"{start:<10}{fmt(doc['zero_shot_auc']['macro']):>10}{fmt(doc['text_ceiling']['macro']):>11}"
                 f"{fmt(doc['auc']['macro']):>9}{fmt(r['r1']):>7}{fmt(r['r5']):>7}{doc['seconds'] / 60:>7.1f}"
             )
+    if "probe" in out:
         held = out["withheld_clip"].get("withheld", {}).get(WITHHELD, {})
         probe = out["probe"]["auc"]
         lo, hi = (held.get("ci") or [float("nan")] * 2)[:2]

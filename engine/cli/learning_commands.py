@@ -7,6 +7,7 @@ and a core install reports a missing extra in one line.
 from __future__ import annotations
 
 import math
+import os
 import signal
 from pathlib import Path
 from typing import Any, Optional
@@ -85,6 +86,8 @@ def train(
             bar.update(task, completed=done, total=total, note=message)
 
         model = run_train(project, request, job_id=job, resume=resume, on_progress=on_progress)
+    if os.environ.get("RANK", "0") != "0":
+        return  # under torchrun only rank 0 reports (it alone registers the model)
     if model is None:
         if as_json:
             print_json({"status": "cancelled"})

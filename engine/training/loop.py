@@ -96,7 +96,8 @@ def batches(order: list[int], size: int) -> list[list[int]]:
     """``order`` in chunks of ``size``; a last chunk of one joins the one before (BatchNorm needs two)."""
     out = [order[i : i + size] for i in range(0, len(order), size)]
     if len(out) > 1 and len(out[-1]) == 1:
-        out[-2] += out.pop()
+        tail = out.pop()
+        out[-1] = out[-1] + tail
     return out
 
 
