@@ -2,7 +2,12 @@
 
 :class:`ReviewApp` wires the Qt-free :class:`~radcurate.desktop.session.ReviewSession` to a napari
 viewer: docks (worklist, report, findings, triage, jobs), the key map, the CT layer and the
-prefetcher. :func:`launch` is what the command line calls.
+prefetcher. :func:`radcurate.desktop.launcher.launch` is what the command line calls.
+
+The image on screen is always the study whose report and findings are shown: when a case opens
+(any way: a key, a worklist click, an undo that jumps back) and its volume is not cached, the
+previous image is hidden at once, the canvas says "loading <study>", and every decision is
+refused with that reason until the case's own volume is on screen (``ReviewSession.blocked``).
 """
 
 from __future__ import annotations
@@ -14,14 +19,17 @@ from typing import Any
 
 from radcurate.desktop.session import ReviewSession, SessionEvent
 from radcurate.desktop.viewer.canvas import DisplayVolume, VolumeView
-from radcurate.desktop.viewer.keys import KeyBinder, finding_keys, make_help_overlay, review_keymap
+from radcurate.desktop.viewer.focus import KeyRouter
+from radcurate.desktop.viewer.keys import WINDOW_KEYS, KeyBinder, finding_keys, make_help_overlay, review_keymap
 from radcurate.desktop.viewer.prefetch import LoadFailure, VolumePrefetcher
 from radcurate.desktop.viewer.presets import BONE, LUNG, MEDIASTINUM, preset_for_finding
 from radcurate.desktop.widgets.findings import FindingsWidget
 from radcurate.desktop.widgets.jobs import JobsWidget
 from radcurate.desktop.widgets.report import ReportWidget
+from radcurate.desktop.widgets.series import SeriesPicker
 from radcurate.desktop.widgets.triage import TriageWidget
 from radcurate.desktop.widgets.worklist import WorklistWidget
+from radcurate.desktop.window import CloseWatch, quiet_menu_shortcuts, restore_menu_shortcuts, tabify
 from radcurate.engine.errors import RadcurateError
 from radcurate.engine.project import Project
 from radcurate.engine.vocabulary import LabelState
@@ -63,29 +71,52 @@ class ReviewApp:
         prefetcher: VolumePrefetcher | None = None,
         own_window: bool = True,
     ):
-        self.viewer = viewer
+        viewer = getattr(viewer, "__wrapped__", viewer)  # a plugin widget gets napari's PublicOnlyProxy:
+        self.viewer = viewer  # Qt refuses the proxied docks it hands back (resizeDocks, tabifyDockWidget)
         self.project = project
         self.session = ReviewSession(project, reader)
         self.volume_view = VolumeView(viewer) if show_volumes else None
         self.prefetcher = prefetcher or VolumePrefetcher(project)
         self.auto_window = True
-        self.shown_study: str | None = None  # the study whose volume is on screen
+        self.shown_study: str | None = None  # the study whose volume is on screen (or known to have none)
+        self.session.blocked = self.loading_reason
+        self._closed = False
         self._opened_at: tuple[str | None, int] = (None, -1)
         self._log_fd = os.open(saved_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if saved_log else None
         self.worklist = WorklistWidget(self.session)
         self.report = ReportWidget(self.session)
         self.findings = FindingsWidget(self.session, letters=finding_keys(list(project.vocabulary)))
         self.triage = TriageWidget(self.session)
+        self.series = SeriesPicker(self.session, self.show_series)
+        self.report.layout().insertWidget(1, self.series)
+        self.linked = None
+        if self.volume_view is not None:
+            from radcurate.desktop.viewer.linked import LinkedViews
+
+            self.linked = LinkedViews(self.volume_view)
+            self.volume_view.listeners.append(self.linked.refresh)
+            self.volume_view.on_crosshair = self.linked.set_world_point
         self.jobs = JobsWidget(project, poll=poll_jobs)
         self._add_docks(own_window)
+        from radcurate.desktop.napari_plugin import prefer_radcurate_reader
+
+        prefer_radcurate_reader()  # File ▸ Open on a .nii.gz or a DICOM folder
         self.worklist.filter.activated.connect(lambda _index: self.focus_canvas())
         self.worklist.table.clicked.connect(lambda _index: self.focus_canvas())
         self.findings.table.clicked.connect(lambda _index: self.focus_canvas())
+        self.findings.note.returnPressed.connect(self._save_note)
         findings = list(project.vocabulary)
-        self.help = make_help_overlay(viewer.window._qt_window, findings)
+        qt_window = viewer.window._qt_window
+        self.help = make_help_overlay(qt_window, findings)
         self.keys = KeyBinder(self._handlers(), review_keymap(findings))
         self.keys.bind(viewer)
         self._unsubscribe = self.session.subscribe(self._on_session)
+        self.router = KeyRouter(qt_window, viewer.window._qt_viewer.canvas.native, self.escape)
+        self._close_watch = CloseWatch(qt_window, self.close)
+        self._menu_shortcuts = quiet_menu_shortcuts(qt_window, {key for key, _ in WINDOW_KEYS})
+        self._own_window = own_window
+        if own_window:
+            viewer.window._qt_viewer.dims.setVisible(False)  # napari's slider counts feet to head
 
     # ------------------------------------------------------------------ layout
     def _add_docks(self, own_window: bool) -> None:
@@ -99,7 +130,10 @@ class ReviewApp:
         triage = window.add_dock_widget(self.triage, name="Triage", area="right")
         jobs = window.add_dock_widget(self.jobs, name="Jobs", area="right")
         self.docks = [worklist, findings, report, triage, jobs]
-        qt_window.tabifyDockWidget(triage, jobs)
+        if self.linked is not None:
+            views = window.add_dock_widget(self.linked, name="Views", area="left")
+            self.docks.append(views)
+        tabify(qt_window, triage, jobs)
         triage.raise_()
         for name in ("dockLayerList", "dockLayerControls") if own_window else ():
             dock = getattr(window._qt_viewer, name, None)
@@ -108,7 +142,9 @@ class ReviewApp:
 
         def sizes() -> None:  # after the window has laid itself out
             qt_window.resizeDocks([worklist, findings], [300, 470], Qt.Orientation.Horizontal)
-            qt_window.resizeDocks([findings, report, triage], [440, 300, 170], Qt.Orientation.Vertical)
+            qt_window.resizeDocks([findings, report, triage], [470, 290, 150], Qt.Orientation.Vertical)
+            if len(self.docks) > 5:  # the linked views under the worklist
+                qt_window.resizeDocks([worklist, self.docks[5]], [520, 380], Qt.Orientation.Vertical)
 
         sizes()
         QTimer.singleShot(0, sizes)
@@ -130,9 +166,37 @@ class ReviewApp:
         """Keys go to the image canvas (where they are bound); docks hand focus back after use."""
         self.viewer.window._qt_viewer.canvas.native.setFocus()
 
+    def escape(self) -> None:
+        """Escape, from anywhere in the window: close the help and the note field, focus the image."""
+        self.help.hide()
+        self.findings.close_note()
+        self.focus_canvas()
+
+    @property
+    def loading(self) -> bool:
+        """The case shown in the docks is not the image on the canvas (yet)."""
+        return (
+            self.volume_view is not None
+            and self.session.study_id is not None
+            and (self.shown_study != self.session.study_id)
+        )
+
+    def loading_reason(self) -> str | None:
+        """Why a decision must wait now (the session asks before each one), or None."""
+        if not self.loading:
+            return None
+        return f"the image of {self.session.study_id} is still loading; decide once it is on screen"
+
     def close(self, *, remove_docks: bool = False) -> None:
         """Unbind the keys and stop background work; ``remove_docks`` also takes the docks away
-        (the plugin, restarting a review in the user's viewer). The viewer stays the caller's."""
+        (the plugin, restarting a review in the user's viewer). The viewer stays the caller's.
+        Runs once: closing the window calls it before Qt deletes the docks, and so may the caller."""
+        if self._closed:
+            return
+        self._closed = True
+        self._close_watch.remove()
+        restore_menu_shortcuts(self._menu_shortcuts)
+        self.router.remove()
         self.keys.unbind()
         self._unsubscribe()
         if self.volume_view is not None:
@@ -142,6 +206,11 @@ class ReviewApp:
         if self._log_fd is not None:
             os.close(self._log_fd)
             self._log_fd = None
+        if self._own_window is False:
+            try:
+                self.viewer.window._qt_viewer.dims.setVisible(True)
+            except RuntimeError:
+                pass
         for dock in self.docks if remove_docks else ():
             self.viewer.window.remove_dock_widget(dock)
 
@@ -162,16 +231,19 @@ class ReviewApp:
             "uncertain": decide(LabelState.UNCERTAIN),
             "not_mentioned": decide(LabelState.NOT_MENTIONED),
             "undo": s.undo,
+            "not_mentioned_rest": s.not_mentioned_rest,
+            "note": self.open_note,
+            "skip_case": s.next_open_case,
             "next_finding": lambda: s.move(+1),
             "previous_finding": lambda: s.move(-1),
             "first_finding": lambda: s.select(0),
             "last_finding": lambda: s.select(len(s.rows) - 1),
             "next_case": s.next_case,
             "previous_case": s.previous_case,
-            "lung_window": image(lambda v: v.set_window(LUNG)),
-            "mediastinum_window": image(lambda v: v.set_window(MEDIASTINUM)),
-            "bone_window": image(lambda v: v.set_window(BONE)),
-            "finding_window": self.apply_finding_window,
+            "lung_window": image(lambda v: v.set_window(LUNG, by_hand=True)),
+            "mediastinum_window": image(lambda v: v.set_window(MEDIASTINUM, by_hand=True)),
+            "bone_window": image(lambda v: v.set_window(BONE, by_hand=True)),
+            "finding_window": self.follow_finding_window,
             "narrower_window": image(lambda v: v.nudge_window(width_factor=1 / 1.2)),
             "wider_window": image(lambda v: v.nudge_window(width_factor=1.2)),
             "lower_level": image(lambda v: v.nudge_window(level_shift=-v.window.width * 0.05)),
@@ -182,7 +254,9 @@ class ReviewApp:
             "next_slice": image(lambda v: v.step_slice(+1)),
             "previous_slice": image(lambda v: v.step_slice(-1)),
             "reset_view": image(lambda v: v.set_view(v.view)),
+            "clear_measurements": self.clear_measurements,
             "help": self.toggle_help,
+            "focus_canvas": self.escape,
         }
         for finding in self.project.vocabulary:
             handlers[f"select:{finding}"] = lambda f=finding: s.select_finding(f)
@@ -192,6 +266,8 @@ class ReviewApp:
         """A key never crashes the app; an engine error is shown and nothing is marked saved."""
 
         def run() -> Any:
+            if self.volume_view is not None:
+                self.volume_view.message = ""  # a message stays until the next action
             try:
                 return fn()
             except RadcurateError as exc:
@@ -201,10 +277,35 @@ class ReviewApp:
         return run
 
     def apply_finding_window(self) -> None:
+        """The selected finding's window, unless the reader set one by hand (theirs stays)."""
         row = self.session.selected_row
         preset = preset_for_finding(row.finding) if row is not None else None
-        if preset is not None and self.volume_view is not None:
-            self.volume_view.set_window(preset)
+        view = self.volume_view
+        if preset is not None and view is not None and view.hand_window is None:
+            view.set_window(preset)
+
+    def follow_finding_window(self) -> None:
+        """Key 0: drop the hand-set window; the selected finding's window applies again."""
+        if self.volume_view is not None:
+            self.volume_view.follow_findings()
+        self.apply_finding_window()
+
+    def clear_measurements(self) -> None:
+        if self.volume_view is not None:
+            self.volume_view.clear_measurements()
+
+    def open_note(self) -> None:
+        row = self.session.selected_row
+        if row is not None:
+            self.findings.open_note(row.finding)
+
+    def _save_note(self) -> None:
+        """Enter in the note field: save it with the decision; back to the image after this key."""
+        from qtpy.QtCore import QTimer
+
+        text = self.findings.note.text()
+        self._guarded(lambda: self.session.note(text))()
+        QTimer.singleShot(0, self.escape)  # not now: the Enter must end in the field, not on the canvas
 
     def toggle_help(self) -> None:
         if self.help.isVisible():
@@ -243,92 +344,40 @@ class ReviewApp:
         os.write(self._log_fd, lines.encode("utf-8"))
 
     def say(self, message: str) -> None:
+        """Show a message in the status bar; it stays (beside the HU readout) until the next key."""
+        if self.volume_view is not None:
+            self.volume_view.message = message
         self.viewer.status = message
 
     # ------------------------------------------------------------------ volumes
-    def _show_volume(self) -> None:
+    def _show_volume(self, series_id: str | None = None) -> None:
+        """Show the open case's volume: at once if cached, else hide the old one and say "loading"."""
         study = self.session.study_id
         if self.volume_view is None or study is None:
             return
-        self.prefetcher.get(study, lambda result, sid=study: self._volume_ready(sid, result))
+        if not self.prefetcher.cached(study, series_id):
+            self.volume_view.show_loading(study)
+        self.prefetcher.get(study, lambda result, sid=study: self._volume_ready(sid, result), series_id)
+
+    def show_series(self, series_id: str) -> None:
+        """The series picker: show another series of the open case (decisions wait for it)."""
+        if self.volume_view is None or series_id == self.session.series_id:
+            return
+        self.shown_study = None
+        self._show_volume(series_id)
 
     def _volume_ready(self, study_id: str, result: DisplayVolume | None | LoadFailure) -> None:
-        if study_id != self.session.study_id or self.volume_view is None:
+        if study_id != self.session.study_id or self.volume_view is None or self._closed:
             return  # the reader has moved on; the volume stays cached
         if isinstance(result, LoadFailure):
-            self.volume_view.clear()
+            self.volume_view.clear(study_id, "image unavailable")
             self.say(f"volume unavailable for {study_id}: {result}")
         elif result is None:
-            self.volume_view.clear()
+            self.volume_view.clear(study_id)
         else:
             self.volume_view.show(result, window=LUNG)
+            self.session.series_id = result.series_id
             self.keys.bind(self.volume_view.layer)  # the active layer's keymap is asked first
         self.shown_study = study_id
+        self.series.show_case(self.session.series_id)
         self.prefetcher.prefetch(self.session.upcoming_study())
-
-
-def qt_binding_problem() -> str | None:
-    """Why the installed Qt binding cannot run the app, or None.
-
-    PySide6 6.12.0 on CPython < 3.12 drops a reference to ``None`` (and ``True``/``False``) on every
-    call of a method that returns them; after a few thousand calls (minutes of use) the
-    interpreter aborts with ``none_dealloc``. 3.12+ makes those objects immortal, so it is safe there.
-    """
-    import sys
-
-    import qtpy
-
-    version = getattr(qtpy, "PYSIDE_VERSION", None) if qtpy.API_NAME == "PySide6" else None
-    if version and version.startswith("6.12.0") and sys.version_info < (3, 12):
-        return (
-            f"PySide6 {version} crashes on Python {sys.version_info.major}.{sys.version_info.minor} "
-            "(a reference-count bug); install another version: pip install 'PySide6!=6.12.0'"
-        )
-    return None
-
-
-def ask_reader(parent: Any = None) -> str | None:
-    """Ask the reader's name once per session (stamped on every decision)."""
-    from qtpy.QtWidgets import QInputDialog
-
-    name, ok = QInputDialog.getText(
-        parent, "radcurate review", "Your name (stamped on every decision):", text=os.environ.get("USER", "")
-    )
-    name = name.strip()
-    return name if ok and name else None
-
-
-def launch(
-    directory: str | Path,
-    *,
-    reader: str | None = None,
-    saved_log: str | Path | None = None,
-    keys_from_stdin: bool = False,
-    show_volumes: bool = True,
-    study: str | None = None,
-) -> int:
-    """Open the review app on a project folder and run until the window closes; returns an exit code."""
-    problem = qt_binding_problem()
-    if problem:
-        raise RadcurateError(problem)
-    import napari
-
-    project = Project.open(directory)
-    viewer = napari.Viewer(title=f"radcurate review — {project.path.name}")
-    reader = reader or ask_reader(viewer.window._qt_window)
-    if not reader:
-        viewer.close()
-        return 1
-    app = ReviewApp(viewer, project, reader, show_volumes=show_volumes, saved_log=saved_log)
-    viewer.title = f"radcurate review — {project.path.name} — {reader}"
-    app.start(study)
-    driver = None
-    if keys_from_stdin:
-        from radcurate.desktop.driver import StdinKeyDriver
-
-        driver = StdinKeyDriver(app)
-        driver.start()
-    napari.run()
-    app.close()
-    project.close()
-    return 0

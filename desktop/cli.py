@@ -17,7 +17,7 @@ import typer
 from radcurate.engine.cli.app import console
 from radcurate.engine.errors import InputError
 
-DESKTOP_APP = "radcurate.desktop.app"
+DESKTOP_APP = "radcurate.desktop.launcher"
 DESKTOP_KEYS = "radcurate.desktop.viewer.keys"
 
 

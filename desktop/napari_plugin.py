@@ -5,6 +5,10 @@
   shows HU in the canonical layout with spacing honoured.
 * Widget: "Review labels" opens a project's review (worklist, report, findings, keys) inside the
   napari window the user already has.
+* Reader preference: napari's builtin reader also claims ``*.nii.gz``, ``*.dcm`` and every folder
+  (and fails on them), and File ▸ Open then pre-selects it. :func:`prefer_radcurate_reader`
+  records radcurate as the reader for NIfTI, DICOM files and folders in napari's settings
+  (where napari keeps the reader a user chose), unless the user chose another one already.
 """
 
 from __future__ import annotations
@@ -21,6 +25,31 @@ from radcurate.desktop.viewer.presets import LUNG
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 LayerData = tuple[Any, dict[str, Any], str]
+PLUGIN_NAME = "radcurate"
+# napari settings: filename pattern → reader plugin; a folder matches "<path>/"
+READER_PATTERNS = {
+    "*.nii": PLUGIN_NAME,
+    "*.nii.gz": PLUGIN_NAME,
+    "*.dcm": PLUGIN_NAME,
+    "*.ima": PLUGIN_NAME,
+    "*/": PLUGIN_NAME,  # DICOM folders
+    "*.zarr/": "napari",  # …but a zarr folder stays napari's, as without radcurate
+}
+
+
+def prefer_radcurate_reader() -> dict[str, str]:
+    """Make radcurate napari's reader for NIfTI and DICOM (files and folders); returns what it added.
+
+    Patterns the user already gave a reader keep theirs.
+    """
+    from napari.settings import get_settings
+
+    plugins = get_settings().plugins
+    current = dict(plugins.extension2reader)
+    added = {pattern: reader for pattern, reader in READER_PATTERNS.items() if pattern not in current}
+    if added:
+        plugins.extension2reader = {**current, **added}
+    return added
 
 
 # --------------------------------------------------------------------------- reader
@@ -86,6 +115,7 @@ class ReviewPanel(QWidget):
         super().__init__(parent)
         self.viewer = napari_viewer
         self.app: Any = None
+        prefer_radcurate_reader()
         self.folder = QLineEdit()
         self.folder.setPlaceholderText("project folder (made by radcurate init)")
         browse = QPushButton("Browse…")

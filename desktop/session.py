@@ -29,6 +29,7 @@ class FindingRow:
     score: float | None = None
     decision: LabelState | None = None
     decision_id: int | None = None
+    others: dict[str, LabelState] = field(default_factory=dict)  # other readers, once this one decided
 
     @property
     def silver_state(self) -> LabelState | None:
@@ -62,6 +63,12 @@ class ReviewSession:
         The reader's name, stamped on every decision.
     status_filter
         Worklist statuses to navigate through (``None``: all).
+    blocked
+        Asked before every decision: a reason to refuse it (the app: "the image of this case is
+        still loading"), or None. A refused decision writes nothing and says why.
+    series_id
+        The series on screen, stamped on each decision (None: the engine's default, the study's
+        only series).
     """
 
     project: Project
@@ -71,6 +78,8 @@ class ReviewSession:
     report_text: str = ""
     rows: list[FindingRow] = field(default_factory=list)
     selected: int = 0
+    blocked: Callable[[], str | None] | None = None
+    series_id: str | None = None
     _worklist: list[WorklistEntry] = field(default_factory=list)
     _listeners: list[Listener] = field(default_factory=list)
 
@@ -153,7 +162,7 @@ class ReviewSession:
 
     def upcoming_study(self) -> str | None:
         """The case the reader most likely opens next (what the app prefetches)."""
-        return self._neighbour(+1, open_only=True) or self._neighbour(+1)
+        return self._next_open() or self._neighbour(+1)
 
     # ------------------------------------------------------------------ cases
     def open_case(self, study_id: str) -> None:
@@ -163,14 +172,24 @@ class ReviewSession:
         scores = self.project.scores(study_id)
         gold = self.project.gold(study_id, reader=self.reader)
         self.study_id = study_id
+        self.series_id = None  # until the app shows one of the study's series
         self.report_text = report.text if report is not None else ""
         self.rows = [
             FindingRow(f, silver.get(f), source if f in silver else None, scores.get(f), gold.get(f))
             for f in self.project.vocabulary
         ]
+        self._show_others()
         self.selected = self._first_worth_a_look()
         self._emit("case")
         self._emit("selection")
+
+    def _show_others(self) -> None:
+        """Other readers' decisions on the findings this reader has decided (engine: blind before)."""
+        if self.study_id is None:
+            return
+        others = self.project.other_readers(self.study_id, reader=self.reader)
+        for row in self.rows:
+            row.others = others.get(row.finding, {}) if row.decision is not None else {}
 
     def _silver(self, study_id: str) -> tuple[dict[str, SilverLabel], str | None]:
         """The labels shown and their source: the engine's one rule (engine/review/silver.py)."""
@@ -190,8 +209,16 @@ class ReviewSession:
         return self._go(self._neighbour(-1), "start of the worklist")
 
     def next_open_case(self) -> bool:
-        """Open the next study the reader has not finished (what confirming a case moves to)."""
-        return self._go(self._neighbour(+1, open_only=True), "no unfinished case after this one")
+        """Open the next study the reader has not finished (what confirming a case moves to),
+        wrapping to the first unfinished one from the top."""
+        return self._go(self._next_open(), "every case in this worklist is done")
+
+    def _next_open(self) -> str | None:
+        after = self._neighbour(+1, open_only=True)
+        if after is not None:
+            return after
+        first = next((e.study_id for e in self._worklist if self._passes(e) and e.status != "done"), None)
+        return first if first != self.study_id else None
 
     def _go(self, study_id: str | None, at_edge: str) -> bool:
         if study_id is None:
@@ -231,9 +258,53 @@ class ReviewSession:
         if self.study_id is None or row is None:
             self._say("no case open")
             return None
-        decision = self.project.decide(self.study_id, row.finding, state, reader=self.reader)
+        if self._refused():
+            return None
+        decision = self.project.decide(self.study_id, row.finding, state, reader=self.reader, series_id=self.series_id)
         self._apply([decision])
         return decision
+
+    def _refused(self) -> bool:
+        reason = self.blocked() if self.blocked is not None else None
+        if reason:
+            self._say(f"NOT SAVED — {reason}")
+        return bool(reason)
+
+    def note(self, text: str) -> Decision | None:
+        """Record the selected finding's decision again with a note (its state: the reader's, else the shown one)."""
+        row = self.selected_row
+        text = text.strip()
+        if self.study_id is None or row is None or not text:
+            return None
+        state = row.decision or row.silver_state
+        if state is None:
+            self._say(f"decide {row.finding} first: a note goes with a decision")
+            return None
+        if self._refused():
+            return None
+        decision = self.project.decide(
+            self.study_id, row.finding, state, reader=self.reader, note=text, series_id=self.series_id
+        )
+        self._apply([decision])
+        return decision
+
+    def not_mentioned_rest(self) -> list[Decision]:
+        """Every undecided finding without a silver label is "not mentioned" (one action).
+
+        For a study with no report (or no labels): the reader looked and the report says nothing.
+        """
+        if self.study_id is None:
+            self._say("no case open")
+            return []
+        if self._refused():
+            return []
+        blank = {r.finding: LabelState.NOT_MENTIONED for r in self.rows if r.decision is None and r.silver is None}
+        if not blank:
+            self._say("no undecided finding without a label")
+            return []
+        made = self.project.confirm(self.study_id, blank, reader=self.reader, series_id=self.series_id)
+        self._apply(made)
+        return made
 
     def confirm_case(self, *, advance: bool = True) -> list[Decision]:
         """Record the shown (silver) state of every undecided finding, then open the next open case.
@@ -244,9 +315,11 @@ class ReviewSession:
         if self.study_id is None:
             self._say("no case open")
             return []
+        if self._refused():
+            return []
         shown = {r.finding: r.silver_state for r in self.rows if r.decision is None and r.silver_state is not None}
         blank = [r.finding for r in self.rows if r.decision is None and r.silver_state is None]
-        made = self.project.confirm(self.study_id, shown, reader=self.reader) if shown else []
+        made = self.project.confirm(self.study_id, shown, reader=self.reader, series_id=self.series_id) if shown else []
         self._apply(made)
         if blank:
             self._say(f"{len(blank)} finding(s) have no silver label; decide them: {', '.join(blank)}")
@@ -257,6 +330,8 @@ class ReviewSession:
 
     def undo(self) -> list[Decision]:
         """Revert the reader's latest action (a new, audited action) and show where it happened."""
+        if self._refused():
+            return []
         undone = self.project.undo(reader=self.reader)
         if not undone:
             self._say("nothing to undo")
@@ -285,6 +360,7 @@ class ReviewSession:
             row = by_finding.get(d.finding)
             if row is not None and d.study_id == self.study_id:
                 row.decision, row.decision_id = d.state, d.id
+        self._show_others()
         self._emit("saved", made, self._saved_message(made))
         self._update_entry()
         if refresh_rows:

@@ -383,3 +383,17 @@ class Project:
         if not series:
             raise InputError(f"study {study_id!r} has no image series to score", field="study")
         return score_volume(bundle, self.load_volume(series[0].id), queries)
+
+    # ---- review app (engine/review/other_readers.py)
+    def other_readers(self, study_id: str, *, reader: str) -> dict[str, dict[str, LabelState]]:
+        """Other readers' decisions, only on the findings ``reader`` decided (blind before, shown after)."""
+        from radcurate.engine.review.other_readers import after_deciding
+
+        return after_deciding(self.db, study_id, reader)
+
+    # ---- learning (engine/training/)
+    def load_model(self, model: int | str) -> Any:
+        """A registered model by id or version, sha256-checked and rebuilt (engine/training/model_files.py)."""
+        from radcurate.engine.training import model_files
+
+        return model_files.load(self, model)

@@ -1,10 +1,13 @@
 """Screenshots of the review app for the docs: ``python -m tools.screenshots PROJECT OUT``.
 
 Opens the real app on a project, plays a few keys (a decision, a confirmed case, a finding with
-its window), and saves the whole window (``review.png``), each dock (``worklist.png``,
-``findings.png``, ``report.png``, ``triage.png``, ``jobs.png``), the coronal and sagittal views
-and the key help. Needs a display (``xvfb-run -a`` works); the project's decisions are written
-under the reader ``screenshots``.
+its window), and saves the whole window (``review.png``: canvas with study, letters and slice,
+the linked views under the worklist), each dock (``worklist.png``, ``findings.png``,
+``report.png`` with the series picker, ``triage.png``, ``jobs.png``, ``views.png``), a ruler and
+an ROI (``measure.png``), the canvas while a case loads (``loading.png``), the coronal and
+sagittal views and the key help. ``--study`` opens that study after the keys (e.g. a real DICOM
+series). Needs a display (``xvfb-run -a`` works); decisions are written under the reader
+``screenshots``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,12 @@ def _pump(seconds: float) -> None:
 
 
 def take(
-    project_dir: Path, out: Path, *, finding: str = "Cardiomegaly", size: tuple[int, int] = (1680, 1050)
+    project_dir: Path,
+    out: Path,
+    *,
+    finding: str = "Cardiomegaly",
+    size: tuple[int, int] = (1600, 1000),
+    study: str | None = None,
 ) -> list[Path]:
     """Save the screenshots; returns their paths."""
     import napari
@@ -50,6 +58,10 @@ def take(
         send_key(canvas, key)
         _pump(0.5)
     _pump(1.5)
+    if study is not None:
+        app.session.open_case(study)
+        _wait_shown(app, study)
+        send_key(canvas, "1")
     saved = []
 
     def shot(name: str, widget: object = None) -> None:
@@ -61,7 +73,16 @@ def take(
         saved.append(path)
 
     shot("review.png")
-    docks = {"worklist.png": app.worklist, "findings.png": app.findings, "report.png": app.report}
+    _measure(app)
+    _pump(0.8)
+    viewer.screenshot(str(out / "measure.png"), canvas_only=True, flash=False)
+    saved.append(out / "measure.png")
+    docks = {
+        "worklist.png": app.worklist,
+        "findings.png": app.findings,
+        "report.png": app.report,
+        "views.png": app.linked,
+    }
     for name, widget in docks.items():
         shot(name, widget)
     app.jobs.parentWidget().raise_()
@@ -81,18 +102,49 @@ def take(
     _pump(0.8)
     shot("keys.png")
     send_key(canvas, "H")
+    app.volume_view.show_loading(app.session.study_id)  # what the canvas shows while a case decodes
+    _pump(0.6)
+    viewer.screenshot(str(out / "loading.png"), canvas_only=True, flash=False)
+    saved.append(out / "loading.png")
     app.close()
     viewer.close()
     project.close()
     return saved
 
 
+def _wait_shown(app: object, study: str, timeout: float = 60.0) -> None:
+    end = time.perf_counter() + timeout
+    while app.volume_view.showing != study and time.perf_counter() < end:  # type: ignore[attr-defined]
+        _pump(0.05)
+
+
+def _measure(app: object) -> None:
+    """A ruler across the body and an ROI in soft tissue, drawn as the mouse tools draw them."""
+    import numpy as np
+
+    view = app.volume_view  # type: ignore[attr-defined]
+    tool, layer, viewer = view.measure, view.layer, view.viewer
+    z = viewer.dims.point[0]
+    _, ny, nx = layer.data.shape
+    sz, sy, sx = layer.scale
+    start = np.array([z, ny * 0.5 * sy, nx * 0.2 * sx])
+    end = np.array([z, ny * 0.5 * sy, nx * 0.8 * sx])
+    tool._draw("ruler", start, end, None)
+    tool._say(tool.measure("ruler", start, end))
+    centre = np.array([z, ny * 0.62 * sy, nx * 0.5 * sx])
+    edge = centre + np.array([0, 0, 12.0])
+    tool._draw("roi", centre, edge, None)
+    tool._say(tool.measure("roi", centre, edge))
+    tool.overlay.text = "\n".join(r.text for r in tool.results)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("project", type=Path)
     parser.add_argument("out", type=Path)
+    parser.add_argument("--study", help="open this study for the screenshots (after the keys)")
     args = parser.parse_args()
-    for path in take(args.project, args.out):
+    for path in take(args.project, args.out, study=args.study):
         print(path)
 
 

@@ -7,9 +7,15 @@
   flip the vertical screen axis (``camera.orientation2d``) so the head is at the top.
 * Mouse: the wheel pages through slices (napari's default zooms), Ctrl+wheel zooms, a
   right-drag changes window (horizontal) and level (vertical).
-* Status: the status bar shows the HU under the cursor and the slice number; a corner overlay
-  shows view, slice and window like a PACS annotation.
-* A case switch reuses the one image layer (``layer.data = ...``) instead of recreating it.
+* Status: the status bar shows the HU under the cursor and the slice number; the canvas shows
+  the study and series, the plane, the slice numbered head to feet as on PACS (napari's own
+  index runs feet to head: its slider is hidden), the window and the orientation letters
+  (desktop/viewer/overlays.py). While a case loads the old image is hidden, never shown
+  beside the new report.
+* A case switch reuses the one image layer (``layer.data = ...``) and keeps the reader's plane,
+  zoom and a hand-set window; only a window the reader did not set follows the findings.
+* A high-resolution wheel or trackpad sends fractions of a notch: they add up to one slice per
+  120 eighths of a degree, as a mouse wheel's notch.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from radcurate.desktop.viewer.overlays import CanvasAnnotations
 from radcurate.desktop.viewer.presets import LUNG, PRESETS, WindowPreset, adjusted
 
 # view → (napari dims.order, camera.orientation2d (vertical, horizontal))
@@ -40,30 +47,49 @@ class DisplayVolume:
     data: np.ndarray
     scale: tuple[float, float, float]
     source: str = ""
+    description: str = ""  # the series as the canvas names it (description, thickness)
 
 
-def to_display(volume: Any, study_id: str = "", series_id: str = "") -> DisplayVolume:
+def to_display(volume: Any, study_id: str = "", series_id: str = "", description: str = "") -> DisplayVolume:
     """Transpose an LPS ``(X, Y, Z)`` volume to napari's ``(Z, Y, X)`` (a copy, made off the UI thread)."""
     data = np.ascontiguousarray(np.asarray(volume.array).transpose(2, 1, 0))
     sx, sy, sz = (float(s) for s in volume.spacing)
-    return DisplayVolume(study_id, series_id, data, (sz, sy, sx), str(getattr(volume, "source", "")))
+    return DisplayVolume(study_id, series_id, data, (sz, sy, sx), str(getattr(volume, "source", "")), description)
 
 
 class VolumeView:
-    """Owns the CT image layer of a napari viewer and the PACS-style mouse and status behaviour."""
+    """Owns the CT image layer of a napari viewer, the canvas text and the PACS mouse habits."""
 
     def __init__(self, viewer: Any):
         self.viewer = viewer
         self.layer: Any = None
         self.view = "axial"
         self.window: WindowPreset = LUNG
+        self.hand_window: WindowPreset | None = None  # a window the reader set: kept across cases
+        self.study_id: str | None = None  # whose image is on screen (None: none)
+        self.description = ""
+        self.loading_study: str | None = None
+        self.annotations = CanvasAnnotations(viewer)
+        self._wheel_rest = 0.0  # wheel notches not yet turned into a slice
+        self._relative_zoom: float | None = None
         self._installed = False
+        self.message = ""  # the app's last message ("saved #12 …"): kept in the status beside the HU
+        self.measure: Any = None  # the ruler / ROI tool, made with the layer
+        self.on_crosshair: Any = None  # the linked views' hook: a click's world position (mm)
+        self.listeners: list[Any] = []  # called after every change of image, plane, slice or window
 
     # ------------------------------------------------------------------ showing a volume
     def show(self, volume: DisplayVolume, *, window: WindowPreset = LUNG) -> None:
-        """Show a case's volume at the middle axial slice, in ``window``; reuses the layer."""
+        """Show a case's volume at the middle slice of the reader's plane, zoom and window.
+
+        ``window`` applies only when the reader has not set one by hand (then theirs stays).
+        """
+        first = self.layer is None or self.layer not in self.viewer.layers
+        if not first:
+            self._relative_zoom = self._zoom_over_fit()
+        window = self.hand_window or window
         limits = window.contrast_limits
-        if self.layer is None or self.layer not in self.viewer.layers:
+        if first:
             self.layer = self.viewer.add_image(
                 volume.data,
                 name=LAYER_NAME,
@@ -80,23 +106,55 @@ class VolumeView:
             self.layer.data = volume.data
         self.layer.metadata["study_id"] = volume.study_id
         self.layer.metadata["series_id"] = volume.series_id
-        self.set_window(window)
-        self.set_view("axial")
+        self.clear_measurements()
+        self.study_id, self.description, self.loading_study = volume.study_id, volume.description, None
+        self.window = window
+        if tuple(self.layer.contrast_limits) != window.contrast_limits:
+            self.layer.contrast_limits = window.contrast_limits
+        self.set_view(self.view, keep_zoom=True)
 
-    def clear(self) -> None:
-        """No volume for this case: hide the layer (kept for reuse)."""
+    def show_loading(self, study_id: str) -> None:
+        """The case's image is not here yet: hide the previous one and say so on the canvas."""
+        self.loading_study = study_id
+        self.study_id = None
         if self.layer is not None:
             self.layer.visible = False
-        self._annotate("no volume for this case")
+        self.clear_measurements()
+        self._annotate()
+
+    def clear_measurements(self) -> None:
+        if self.measure is not None:
+            self.measure.clear()
+
+    def clear(self, study_id: str | None = None, note: str = "no image for this case") -> None:
+        """No volume for this case: hide the layer (kept for reuse) and name the case."""
+        self.loading_study = None
+        self.study_id = None
+        if self.layer is not None:
+            self.layer.visible = False
+        self.clear_measurements()
+        self.annotations.show(f"{study_id or ''} · {note}".strip(" ·"), plane=None)
+        for listener in self.listeners:
+            listener()
+
+    @property
+    def showing(self) -> str | None:
+        """The study whose image is visible on the canvas now, or None."""
+        if self.layer is None or not self.layer.visible or self.loading_study is not None:
+            return None
+        return self.study_id
 
     # ------------------------------------------------------------------ views and windows
-    def set_view(self, name: str) -> None:
-        """Axial, coronal or sagittal, at the middle slice, fitted to the canvas."""
+    def set_view(self, name: str, *, keep_zoom: bool = False) -> None:
+        """Axial, coronal or sagittal, at the middle slice, fitted to the canvas (or the kept zoom)."""
         order, orientation = VIEWS[name]
         self.view = name
         if self.layer is None:
             return
-        self.layer.visible = True
+        if self.loading_study is None:
+            self.layer.visible = True
+        if self.viewer.dims.ndisplay != 2:
+            self.viewer.dims.ndisplay = 2
         if tuple(self.viewer.dims.order) != order:
             self.viewer.dims.order = order
         if tuple(self.viewer.camera.orientation2d) != orientation:
@@ -105,36 +163,63 @@ class VolumeView:
         n = self.layer.data.shape[axis]
         self.viewer.dims.set_point(axis, (n - 1) / 2 * self.layer.scale[axis])
         self.viewer.reset_view()
+        if keep_zoom and self._relative_zoom is not None:
+            self.viewer.camera.zoom = self.viewer.camera.zoom * self._relative_zoom
+        self._wheel_rest = 0.0
         self._annotate()
 
-    def set_window(self, window: WindowPreset) -> None:
+    def _zoom_over_fit(self) -> float | None:
+        """The reader's zoom as a multiple of the fitted zoom (what a new case keeps)."""
+        camera = self.viewer.camera
+        zoom, center = camera.zoom, tuple(camera.center)
+        self.viewer.reset_view()
+        fitted = camera.zoom
+        camera.zoom, camera.center = zoom, center
+        return zoom / fitted if fitted else None
+
+    def set_window(self, window: WindowPreset, *, by_hand: bool = False) -> None:
+        """Apply ``window``; ``by_hand`` (a preset key, the key pair, a right-drag) keeps it across cases."""
         self.window = window
+        if by_hand:
+            self.hand_window = window
         if self.layer is not None and tuple(self.layer.contrast_limits) != window.contrast_limits:
             self.layer.contrast_limits = window.contrast_limits
         self._annotate()
 
+    def follow_findings(self) -> None:
+        """Forget the hand-set window: the selected finding's window applies again."""
+        self.hand_window = None
+
     def nudge_window(self, *, width_factor: float = 1.0, level_shift: float = 0.0) -> None:
         """The key pair / right-drag: widen or narrow the window, move the level (HU)."""
         low, high = adjusted(self.window.contrast_limits, width_factor=width_factor, level_shift=level_shift)
-        self.set_window(WindowPreset.from_limits(low, high))
+        self.set_window(WindowPreset.from_limits(low, high), by_hand=True)
 
     def step_slice(self, step: int) -> None:
-        """Page ``step`` slices through the current view."""
-        if self.layer is None:
+        """Page ``step`` slices in PACS order (+1: the next slice number; in axial towards the feet)."""
+        if self.layer is None or self.loading_study is not None:
             return
         axis = self.viewer.dims.not_displayed[0]
         current = self.viewer.dims.current_step[axis]
         top = self.viewer.dims.nsteps[axis] - 1
-        self.viewer.dims.set_current_step(axis, int(max(0, min(top, current + step))))
+        index_step = -step if self.view == "axial" else step  # napari's index grows to the head
+        self.viewer.dims.set_current_step(axis, int(max(0, min(top, current + index_step))))
         self._annotate()
 
-    def slice_position(self) -> tuple[int, int]:
-        """(1-based slice number, slice count) in the current view."""
-        if self.layer is None:
-            return (0, 0)
+    def slice_index(self) -> tuple[int, int]:
+        """(napari's 0-based index along the axis not shown, count)."""
         axis = self.viewer.dims.not_displayed[0]
         index = int(round(self.viewer.dims.point[axis] / self.layer.scale[axis]))
-        return index + 1, int(self.layer.data.shape[axis])
+        return index, int(self.layer.data.shape[axis])
+
+    def slice_position(self) -> tuple[int, int]:
+        """(PACS slice number, slice count): axial counts head to feet, coronal front to back,
+        sagittal right to left, from 1."""
+        if self.layer is None:
+            return (0, 0)
+        index, total = self.slice_index()
+        number = total - index if self.view == "axial" else index + 1  # z grows to the head in LPS
+        return number, total
 
     def hu_at(self, world_position: Any) -> float | None:
         """HU of the voxel under a world-coordinate position, or None outside the volume."""
@@ -161,6 +246,9 @@ class VolumeView:
         viewer.cursor.events.position.connect(self._update_status)
         viewer.events.status.connect(self._own_status)
         viewer.dims.events.current_step.connect(self._annotate_event)
+        from radcurate.desktop.viewer.measure import MeasureTool
+
+        self.measure = MeasureTool(self, lambda position: self.on_crosshair and self.on_crosshair(position))
 
     def uninstall(self) -> None:
         if not self._installed:
@@ -175,16 +263,26 @@ class VolumeView:
         self.viewer.cursor.events.position.disconnect(self._update_status)
         self.viewer.events.status.disconnect(self._own_status)
         self.viewer.dims.events.current_step.disconnect(self._annotate_event)
+        if self.measure is not None:
+            self.measure.remove()
+        self.annotations.remove()
 
     def _wheel(self, viewer: Any, event: Any) -> None:
-        """Wheel pages slices; Ctrl+wheel zooms about the canvas centre."""
-        delta = float(event.delta[1]) if len(event.delta) > 1 else 0.0
+        """Wheel pages slices (one per 120 eighths of a degree, fractions added up; towards you = the
+        next slice, as on PACS); Ctrl+wheel zooms."""
+        delta = float(event.delta[1]) if len(event.delta) > 1 else 0.0  # vispy: angleDelta / 120
         if delta == 0:
             return
         if "Control" in event.modifiers:
-            viewer.camera.zoom = viewer.camera.zoom * (1.15 if delta > 0 else 1 / 1.15)
+            viewer.camera.zoom = viewer.camera.zoom * (1.15**delta)
         elif not event.modifiers:
-            self.step_slice(-1 if delta > 0 else 1)
+            if self._wheel_rest * delta < 0:
+                self._wheel_rest = 0.0  # turned back: start counting again
+            self._wheel_rest += delta
+            notches = int(self._wheel_rest)  # towards zero
+            if notches:
+                self._wheel_rest -= notches
+                self.step_slice(-notches)
         else:
             return
         event.handled = True
@@ -200,18 +298,19 @@ class VolumeView:
         while event.type == "mouse_move":
             dx, dy = np.asarray(event.pos, dtype=float) - start
             width = max(1.0, base.width * float(np.exp(dx / 200.0)))
-            self.set_window(WindowPreset("custom", width, base.level + dy * base.width / 400.0))
+            self.set_window(WindowPreset("custom", width, base.level + dy * base.width / 400.0), by_hand=True)
             event.handled = True
             yield
         event.handled = True
 
     def _update_status(self, _event: Any = None) -> None:
-        if self.layer is None:
+        if self.layer is None or self.showing is None:
             return
         hu = self.hu_at(self.viewer.cursor.position)
         number, total = self.slice_position()
         where = f"{self.view} slice {number}/{total}"
-        self.viewer.status = f"HU {hu:.0f} · {where}" if hu is not None else where
+        readout = f"HU {hu:.0f} · {where}" if hu is not None else where
+        self.viewer.status = f"{self.message}   ·   {readout}" if self.message else readout
 
     def _own_status(self, _event: Any = None) -> None:
         """napari's status thread posts its own layer status (a dict); show ours (HU, slice) instead."""
@@ -221,16 +320,22 @@ class VolumeView:
     def _annotate_event(self, _event: Any = None) -> None:
         self._annotate()
 
-    def _annotate(self, note: str | None = None) -> None:
-        overlay = self.viewer.canvas.overlays.text
-        if note is not None:
-            overlay.text = note
-        elif self.layer is not None:
-            number, total = self.slice_position()
-            window = self.window
-            name = window.name if window.name in PRESETS else "custom"
-            overlay.text = f"{self.view} {number}/{total}   W {window.width:.0f} L {window.level:.0f} ({name})"
-        overlay.visible = True
-        overlay.position = "top_left"
-        overlay.font_size = 11
-        overlay.color = (1.0, 0.85, 0.3, 1.0)
+    def header(self) -> str:
+        """The canvas's top-left text: study · series, then plane, slice and window."""
+        if self.loading_study is not None:
+            return f"{self.loading_study} · loading…"
+        if self.layer is None or self.study_id is None:
+            return ""
+        number, total = self.slice_position()
+        window = self.window
+        name = window.name if window.name in PRESETS else "custom"
+        first = f"{self.study_id}" + (f" · {self.description}" if self.description else "")
+        return f"{first}\n{self.view} {number}/{total}   W {window.width:.0f} L {window.level:.0f} ({name})"
+
+    def _annotate(self) -> None:
+        if self.loading_study is not None:
+            self.annotations.show(self.header(), plane=None, loading=f"loading {self.loading_study}")
+        elif self.layer is not None and self.study_id is not None:
+            self.annotations.show(self.header(), plane=self.view)
+        for listener in self.listeners:
+            listener()

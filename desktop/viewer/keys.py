@@ -4,6 +4,11 @@ Everything is keyboard first: an all-correct case costs one key (Enter), a case 
 label three (its finding's letter, its state, Enter). Keys are bound with napari's
 ``bind_key(..., overwrite=True)`` on the viewer *and* on the CT layer (napari asks the active
 layer's keymap first, and the Image layer owns ``1``, ``2``, ``C``, ``X``…), and unbound on close.
+
+Only these keys are live: a catch-all (napari's ``...`` binding) sits in front of napari's own
+keymaps, which would otherwise hide the CT (V), transpose or roll the axes (Ctrl+T, Ctrl+E),
+switch to 3D (Ctrl+Y), grid the canvas (Ctrl+G) or delete the layer (Ctrl+Backspace) without the
+canvas saying so. The help therefore lists every key that does anything.
 """
 
 from __future__ import annotations
@@ -32,12 +37,20 @@ KEYMAP: tuple[KeyAction, ...] = (
     KeyAction("uncertain", ("U",), "selected finding is uncertain", "Decide"),
     KeyAction("not_mentioned", ("N",), "selected finding is not mentioned", "Decide"),
     KeyAction("undo", ("Control-Z", "Backspace"), "undo your last action (recorded as a new decision)", "Decide"),
+    KeyAction(
+        "not_mentioned_rest",
+        ("Shift-N",),
+        "every undecided finding without a silver label is not mentioned (report-less studies)",
+        "Decide",
+    ),
+    KeyAction("note", ("Shift-M",), "memo: a note on the selected finding's decision (Enter saves)", "Decide"),
     KeyAction("next_finding", ("Down",), "next finding", "Move"),
     KeyAction("previous_finding", ("Up",), "previous finding", "Move"),
     KeyAction("first_finding", ("Home",), "first finding", "Move"),
     KeyAction("last_finding", ("End",), "last finding", "Move"),
     KeyAction("next_case", ("PageDown",), "next case", "Move"),
     KeyAction("previous_case", ("PageUp",), "previous case", "Move"),
+    KeyAction("skip_case", ("Shift-PageDown",), "skip: the next unfinished case (wraps to the first)", "Move"),
     KeyAction("lung_window", ("1",), "lung window (W 1500, L -600)", "Image"),
     KeyAction("mediastinum_window", ("2",), "mediastinal window (W 400, L 40)", "Image"),
     KeyAction("bone_window", ("3",), "bone window (W 2500, L 480)", "Image"),
@@ -52,7 +65,9 @@ KEYMAP: tuple[KeyAction, ...] = (
     KeyAction("next_slice", ("Right",), "next slice (or the mouse wheel)", "Image"),
     KeyAction("previous_slice", ("Left",), "previous slice (or the mouse wheel)", "Image"),
     KeyAction("reset_view", ("Shift-R",), "middle slice, fit to window", "Image"),
+    KeyAction("clear_measurements", ("Shift-X",), "remove the rulers and ROIs", "Image"),
     KeyAction("help", ("H", "F1"), "show / hide this help", "Help"),
+    KeyAction("focus_canvas", ("Escape",), "back to the image from any dock or field; closes help and note", "Help"),
 )
 
 # One letter per finding selects it (and shows it in its window): move + state + Enter = 3 keys
@@ -109,11 +124,27 @@ def review_keymap(findings: Sequence[str] = ()) -> tuple[KeyAction, ...]:
     return KEYMAP + selects
 
 
+# napari's menu shortcuts left live while reviewing (desktop/window.py clears every other one)
+WINDOW_KEYS: tuple[tuple[str, str], ...] = (
+    ("Ctrl+O", "open a file (napari; radcurate reads NIfTI and DICOM)"),
+    ("Ctrl+Shift+O", "open a folder (a DICOM series)"),
+    ("Alt+S", "save a screenshot of the canvas"),
+    ("Ctrl+=", "zoom in"),
+    ("Ctrl+-", "zoom out"),
+    ("Ctrl+0", "fit to the window"),
+    ("Ctrl+F11", "full screen"),
+    ("Ctrl+W", "close the window (every decision is saved already)"),
+    ("Ctrl+Q", "quit"),
+)
+
 MOUSE_HELP: tuple[tuple[str, str], ...] = (
     ("wheel", "page through slices"),
     ("Ctrl+wheel", "zoom"),
     ("left-drag", "pan"),
     ("right-drag", "window (left/right) and level (up/down)"),
+    ("Shift+drag", "ruler (mm)"),
+    ("Ctrl+drag", "round ROI: mean ± SD HU, area mm²"),
+    ("click", "crosshair: the linked views follow"),
     ("click a row", "select a finding or a case"),
 )
 
@@ -131,6 +162,8 @@ def help_text(findings: Sequence[str] = ()) -> str:
             group = entry.group
             lines.append(f"\n{group}")
         lines.append(f"  {' / '.join(_pretty(k) for k in entry.keys):<18} {entry.help}")
+    lines.append("\nWindow")
+    lines += [f"  {name:<18} {what}" for name, what in WINDOW_KEYS]
     lines.append("\nMouse")
     lines += [f"  {name:<18} {what}" for name, what in MOUSE_HELP]
     return "\n".join(lines).strip() + "\n"
@@ -157,11 +190,12 @@ class KeyBinder:
                 self.bound[key] = _make_callback(self.handlers[entry.action], entry.action)
 
     def bind(self, provider: Any) -> None:
-        """Bind on a napari keymap provider (the viewer, a layer); idempotent."""
+        """Bind on a napari keymap provider (the viewer, a layer), with the catch-all; idempotent."""
         if any(p is provider for p in self._providers):
             return
         for key, callback in self.bound.items():
             provider.bind_key(key, callback, overwrite=True)
+        provider.bind_key(..., _not_a_review_key, overwrite=True)
         self._providers.append(provider)
 
     def unbind(self) -> None:
@@ -169,6 +203,8 @@ class KeyBinder:
             for key, callback in self.bound.items():
                 if provider.keymap.get(_coerce(key)) is callback:
                     provider.bind_key(key, None)
+            if provider.keymap.get(...) is _not_a_review_key:
+                provider.bind_key(..., None)
         self._providers.clear()
 
     def press(self, key: str) -> Any:
@@ -180,6 +216,11 @@ def _coerce(key: str) -> Any:
     from napari.utils.key_bindings import coerce_keybinding
 
     return coerce_keybinding(key)
+
+
+def _not_a_review_key(_provider: Any) -> None:
+    """Every key not in the review key map does nothing (napari's own would change the image silently)."""
+    return None
 
 
 def _make_callback(handler: Callable[[], Any], action: str) -> Callable[[Any], Any]:

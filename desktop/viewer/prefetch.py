@@ -29,16 +29,42 @@ class LoadFailure:
 
 
 Result = DisplayVolume | None | LoadFailure
+_SERIES = "\x00series\x00"  # a study id never holds it (ids are stripped text)
+
+
+def _key(study_id: str, series_id: str | None) -> str:
+    """Cache key: the study (its main series), or the study and one chosen series."""
+    return study_id if series_id is None else f"{study_id}{_SERIES}{series_id}"
+
+
 Waiter = Callable[[Result], None]
 
 
-def load_display_volume(project: Project, study_id: str) -> DisplayVolume | None:
-    """The study's main series (largest first, as the store lists them) ready for napari; None if it has none."""
+def series_label(record: Any) -> str:
+    """How the canvas and the series picker name a series: description, slice thickness, size."""
+    meta = record.metadata or {}
+    parts = [str(meta.get("series_description") or meta.get("description") or "").strip()]
+    kernel = str(meta.get("convolution_kernel") or "").strip()
+    if kernel:
+        parts.append(kernel)
+    thickness = meta.get("slice_thickness")
+    if thickness:
+        parts.append(f"{float(thickness):g} mm")
+    x, y, z = record.shape
+    parts.append(f"{x}×{y}×{z}")
+    return " · ".join(p for p in parts if p)
+
+
+def load_display_volume(project: Project, study_id: str, series_id: str | None = None) -> DisplayVolume | None:
+    """A series of the study (default: the main one, largest first as the store lists them) ready
+    for napari; None if the study has none."""
     series = project.series(study_id)
+    if series_id is not None:
+        series = [s for s in series if s.id == series_id] or series
     if not series:
         return None
     volume = project.load_volume(series[0].id)
-    return to_display(volume, study_id, series[0].id)
+    return to_display(volume, study_id, series[0].id, series_label(series[0]))
 
 
 class VolumePrefetcher:
@@ -64,20 +90,22 @@ class VolumePrefetcher:
         self._workers: dict[str, Any] = {}
         self._waiters: dict[str, list[Waiter]] = {}
 
-    def cached(self, study_id: str) -> bool:
-        return study_id in self._cache
+    def cached(self, study_id: str, series_id: str | None = None) -> bool:
+        return _key(study_id, series_id) in self._cache
 
-    def loading(self, study_id: str) -> bool:
-        return study_id in self._workers
+    def loading(self, study_id: str, series_id: str | None = None) -> bool:
+        return _key(study_id, series_id) in self._workers
 
-    def get(self, study_id: str, callback: Waiter) -> bool:
-        """Call ``callback`` with the study's volume: now if cached (returns True), else when loaded."""
-        if study_id in self._cache:
-            self._cache.move_to_end(study_id)
-            callback(self._cache[study_id])
+    def get(self, study_id: str, callback: Waiter, series_id: str | None = None) -> bool:
+        """Call ``callback`` with the study's volume (``series_id``: that series, not the main one):
+        now if cached (returns True), else when loaded."""
+        key = _key(study_id, series_id)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            callback(self._cache[key])
             return True
-        self._waiters.setdefault(study_id, []).append(callback)
-        self._start(study_id)
+        self._waiters.setdefault(key, []).append(callback)
+        self._start(key)
         return False
 
     def prefetch(self, study_id: str | None) -> None:
@@ -108,8 +136,11 @@ class VolumePrefetcher:
         self._workers[study_id] = worker
         worker.start()
 
-    def _run(self, study_id: str) -> Result:
+    def _run(self, key: str) -> Result:
+        study_id, _, series_id = key.partition(_SERIES)
         try:
+            if series_id:
+                return load_display_volume(self.project, study_id, series_id)
             return self.loader(self.project, study_id)
         except Exception as exc:  # shown to the reader as "volume unavailable: …"
             return LoadFailure(study_id, exc)

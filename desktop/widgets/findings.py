@@ -12,13 +12,18 @@ from typing import Any
 
 from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt
 from qtpy.QtGui import QBrush, QColor, QFont
-from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from radcurate.desktop.session import FindingRow, ReviewSession, SessionEvent
 from radcurate.desktop.widgets.tables import row_table
 from radcurate.engine.vocabulary import LabelState
 
-COLUMNS = ("key", "finding", "silver", "score", "your decision")
+COLUMNS = ("key", "finding", "silver", "score", "your decision", "others")
+SCORE_HELP = (
+    "The model's score for the finding (0–1). Empty until a model has scored this study "
+    "(radcurate train, then score); hidden on a finding until you decide it (a blind read)."
+)
+OTHERS_HELP = "Other readers' decisions on this finding, shown once you have decided it (a blind read)."
 STATE_TEXT = {
     LabelState.PRESENT: "present",
     LabelState.ABSENT: "absent",
@@ -51,6 +56,16 @@ def decision_text(row: FindingRow) -> str:
     return f"✓ {STATE_TEXT[row.decision]}{changed}"
 
 
+def others_text(row: FindingRow) -> str:
+    """Other readers' calls once you decided: "agree 2" when all match yours, else each differing one."""
+    if row.decision is None or not row.others:
+        return ""
+    differ = {r: s for r, s in row.others.items() if s != row.decision}
+    if not differ:
+        return f"agree {len(row.others)}"
+    return ", ".join(f"{r}: {STATE_TEXT[s]}" for r, s in differ.items())
+
+
 class FindingsModel(QAbstractTableModel):
     def __init__(self, session: ReviewSession, letters: dict[str, str] | None = None):
         super().__init__()
@@ -62,10 +77,10 @@ class FindingsModel(QAbstractTableModel):
         self.endResetModel()
 
     def decisions_changed(self) -> None:
-        """Only the decision column changed: repaint it, keep the rest."""
+        """Only the decision columns changed (yours, the score now unblinded, others): repaint them."""
         if self.session.rows:
-            column = len(COLUMNS) - 1
-            self.dataChanged.emit(self.index(0, column), self.index(len(self.session.rows) - 1, column))
+            first = COLUMNS.index("score")
+            self.dataChanged.emit(self.index(0, first), self.index(len(self.session.rows) - 1, len(COLUMNS) - 1))
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt signature
         return 0 if parent.isValid() else len(self.session.rows)
@@ -82,6 +97,8 @@ class FindingsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             source = self.one_source() if COLUMNS[section] == "silver" else None
             return f"silver ({source})" if source else COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole and orientation == Qt.Orientation.Horizontal:
+            return {"score": SCORE_HELP, "others": OTHERS_HELP}.get(COLUMNS[section])
         return None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -97,7 +114,11 @@ class FindingsModel(QAbstractTableModel):
             if column == "silver":
                 return silver_text(row, with_source=self.one_source() is None)
             if column == "score":
-                return "—" if row.score is None else f"{row.score:.2f}"
+                if row.score is None:
+                    return "—"
+                return f"{row.score:.2f}" if row.decision is not None else "·"  # blind until decided
+            if column == "others":
+                return others_text(row)
             return decision_text(row)
         if role == Qt.ItemDataRole.ForegroundRole:
             state = {"silver": row.silver_state, "your decision": row.decision}.get(column)
@@ -116,6 +137,10 @@ class FindingsModel(QAbstractTableModel):
                 return f"evidence: “{row.silver.evidence}”"
             if column == "your decision" and row.decision_id is not None:
                 return f"saved as decision #{row.decision_id}"
+            if column == "score":
+                return SCORE_HELP
+            if column == "others" and row.others:
+                return "\n".join(f"{r}: {STATE_TEXT[s]}" for r, s in row.others.items())
         return None
 
 
@@ -129,9 +154,12 @@ class FindingsWidget(QWidget):
         self.table = row_table(self.model, stretch_column=COLUMNS.index("finding"))
         self.table.clicked.connect(lambda index: session.select(index.row()))
         self.summary = QLabel()
+        self.note = QLineEdit()  # Ctrl+N: a one-line note saved with the selected finding's decision
+        self.note.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.note)
         layout.addWidget(self.summary)
         session.subscribe(self._on_session)
         self.refresh()
@@ -144,6 +172,16 @@ class FindingsWidget(QWidget):
             self._summarise()
         elif event.kind == "selection":
             self._select()
+
+    def open_note(self, finding: str) -> None:
+        self.note.clear()
+        self.note.setPlaceholderText(f"note on {finding} — Enter saves it with the decision, Escape cancels")
+        self.note.show()
+        self.note.setFocus()
+
+    def close_note(self) -> None:
+        self.note.hide()
+        self.note.clear()
 
     def refresh(self) -> None:
         self.model.reload()

@@ -108,9 +108,14 @@ class JobsWidget(QWidget):
         self._worker = None
 
     def stop(self) -> None:
-        self.timer.stop()
+        """Stop polling; safe after Qt deleted the dock (the window closed first)."""
+        try:
+            self.timer.stop()
+        except RuntimeError:  # the QTimer went with its deleted parent
+            pass
         if self._worker is not None:
             self._worker.quit()
+            self._worker = None
 
     def show_jobs(self, jobs: list[Any]) -> None:
         self.jobs = list(jobs)

@@ -76,6 +76,8 @@ class WorklistModel(QAbstractTableModel):
             if column == "decided":
                 return f"{entry.decided}/{entry.findings}"
             return "—" if entry.priority is None else f"{entry.priority:.2f}"
+        if role == Qt.ItemDataRole.ToolTipRole and column == "study":
+            return entry.study_id  # long ids are elided in the column
         if role == Qt.ItemDataRole.ForegroundRole and column == "status":
             return QBrush(QColor(STATUS_COLOUR.get(entry.status, "#cccccc")))
         if role == Qt.ItemDataRole.FontRole and entry.study_id == self.session.study_id:
@@ -128,8 +130,11 @@ class WorklistWidget(QWidget):
         if event.kind == "worklist":
             self.refresh()
         elif event.kind == "entry":
-            self.model.update_entry(event.study_id)
-            self._show_counts()
+            if self.session.status_filter is not None:
+                self.refresh()  # the study may have left (or joined) the statuses shown
+            else:
+                self.model.update_entry(event.study_id)
+                self._show_counts()
         elif event.kind == "case":  # cheap on a 100k-study worklist: two rows repainted
             previous, self._shown = self._shown, self.session.study_id
             self.model.update_entry(previous)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,8 @@ import pytest
 
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# napari keeps settings (the reader preference the app records) in a file: a throwaway one here
+os.environ.setdefault("NAPARI_CONFIG", os.path.join(tempfile.mkdtemp(prefix="radcurate-napari-"), "settings.yaml"))
 
 from radcurate.engine.project import Project  # noqa: E402
 

@@ -106,18 +106,20 @@ def test_wheel_pages_slices_and_ctrl_wheel_zooms(image_app) -> None:  # noqa: AN
 
     viewer = image_app.viewer
     canvas = viewer.window._qt_viewer.canvas.native
-    start, zoom = viewer.dims.current_step[0], viewer.camera.zoom
+    view = image_app.volume_view
+    start, zoom = view.slice_position()[0], viewer.camera.zoom  # PACS numbers: head = 1
+    index = viewer.dims.current_step[0]
+    _wheel(canvas, -120)  # towards the reader: the next slice, feet-wards
     _wheel(canvas, -120)
-    _wheel(canvas, -120)
-    assert viewer.dims.current_step[0] == start + 2
+    assert view.slice_position()[0] == start + 2 and viewer.dims.current_step[0] == index - 2
     assert viewer.camera.zoom == pytest.approx(zoom)
     _wheel(canvas, 120)
-    assert viewer.dims.current_step[0] == start + 1
+    assert view.slice_position()[0] == start + 1
     _wheel(canvas, 120, Qt.KeyboardModifier.ControlModifier)
     assert viewer.camera.zoom == pytest.approx(zoom * 1.15)
-    assert viewer.dims.current_step[0] == start + 1
+    assert view.slice_position()[0] == start + 1
     press(viewer, "Right")
-    assert viewer.dims.current_step[0] == start + 2
+    assert view.slice_position()[0] == start + 2
 
 
 def test_right_drag_changes_window_and_level(image_app, qtbot) -> None:  # noqa: ANN001
@@ -144,7 +146,8 @@ def test_status_bar_shows_hu_and_slice(image_app) -> None:  # noqa: ANN001
     expected = float(layer.data[index])
     status = viewer.status if isinstance(viewer.status, str) else str(viewer.status)
     assert status.startswith(f"HU {expected:.0f} ")
-    assert f"axial slice {z + 1}/{layer.data.shape[0]}" in status
+    n = layer.data.shape[0]
+    assert f"axial slice {n - z}/{n}" in status  # numbered head to feet, as on PACS
 
 
 def test_next_case_reuses_the_layer_and_shows_the_prefetched_volume_at_once(image_app, qtbot) -> None:  # noqa: ANN001
