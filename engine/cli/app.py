@@ -8,6 +8,7 @@ its commands on :data:`app`; heavy imports happen inside the commands so ``--hel
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import sys
 from typing import Any
@@ -30,9 +31,20 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def _strict(data: Any) -> Any:
+    """``data`` with NaN/inf (an AUC that could not be computed) as ``null``: strict JSON for ``jq``."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    if isinstance(data, dict):
+        return {k: _strict(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_strict(v) for v in data]
+    return data
+
+
 def print_json(data: Any) -> None:
     """Write ``data`` as JSON to stdout (plain, so pipes and ``jq`` get exactly the document)."""
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.write(json.dumps(_strict(data), indent=2, default=str, allow_nan=False) + "\n")
     sys.stdout.flush()
 
 
