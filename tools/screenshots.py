@@ -58,11 +58,15 @@ def take(
         send_key(canvas, key)
         _pump(0.5)
     _pump(1.5)
+    saved = []
+    viewer.screenshot(str(out / "review.png"), canvas_only=False, flash=False)  # a phantom case
+    app.linked.grab().save(str(out / "views.png"))  # its linked views (a 20-slice series is a thin strip)
+    saved += [out / "review.png", out / "views.png"]
     if study is not None:
         app.session.open_case(study)
         _wait_shown(app, study)
         send_key(canvas, "1")
-    saved = []
+        _pump(0.8)
 
     def shot(name: str, widget: object = None) -> None:
         path = out / name
@@ -72,7 +76,7 @@ def take(
             widget.grab().save(str(path))  # type: ignore[attr-defined]
         saved.append(path)
 
-    shot("review.png")
+    shot("review-real.png")
     _measure(app)
     _pump(0.8)
     viewer.screenshot(str(out / "measure.png"), canvas_only=True, flash=False)
@@ -81,7 +85,6 @@ def take(
         "worklist.png": app.worklist,
         "findings.png": app.findings,
         "report.png": app.report,
-        "views.png": app.linked,
     }
     for name, widget in docks.items():
         shot(name, widget)

@@ -329,12 +329,13 @@ class VolumeView:
         number, total = self.slice_position()
         window = self.window
         name = window.name if window.name in PRESETS else "custom"
-        first = f"{self.study_id}" + (f" · {self.description}" if self.description else "")
-        return f"{first}\n{self.view} {number}/{total}   W {window.width:.0f} L {window.level:.0f} ({name})"
+        series = f"{self.description}\n" if self.description else ""
+        where = f"{self.view} {number}/{total}   W {window.width:.0f} L {window.level:.0f} ({name})"
+        return f"{self.study_id}\n{series}{where}"
 
     def _annotate(self) -> None:
         if self.loading_study is not None:
-            self.annotations.show(self.header(), plane=None, loading=f"loading {self.loading_study}")
+            self.annotations.show(self.header(), plane=None, loading=f"loading\n{self.loading_study}")
         elif self.layer is not None and self.study_id is not None:
             self.annotations.show(self.header(), plane=self.view)
         for listener in self.listeners:

@@ -8,7 +8,7 @@
 * A plain click (no drag) puts the crosshair there; the linked views follow (desktop/viewer/linked.py).
 
 The shapes live in one non-interactive napari Shapes layer that is never made active (the review
-keys stay on the CT layer); their values are written on the canvas (bottom left) and in the status.
+keys stay on the CT layer); their values are written on the canvas (bottom right) and in the status.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def roi_stats(
         return Measurement("roi", "ROI: no voxel inside", voxels=0)
     mean, sd = float(values.mean()), float(values.std())
     area = float(values.size * spacing[0] * spacing[1])
-    text = f"ROI mean {mean:.1f} HU · SD {sd:.1f} · {area:.1f} mm² ({values.size} voxels)"
+    text = f"ROI {mean:.1f} ± {sd:.1f} HU · {area:.0f} mm²"
     return Measurement("roi", text, mean_hu=mean, sd_hu=sd, area_mm2=area, voxels=int(values.size))
 
 
@@ -65,7 +65,7 @@ class MeasureTool:
         self.on_crosshair = on_crosshair
         self.layer: Any = None
         self.results: list[Measurement] = []
-        self.overlay = TextOverlay(position="bottom_left", font_size=11, color=(0.3, 0.82, 0.88, 1.0), visible=False)
+        self.overlay = TextOverlay(position="bottom_right", font_size=11, color=(0.3, 0.82, 0.88, 1.0), visible=False)
         self.viewer.canvas.overlays["radcurate_measure"] = self.overlay
         self.viewer.mouse_drag_callbacks.insert(0, self._drag)
 

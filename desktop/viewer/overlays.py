@@ -52,7 +52,7 @@ class CanvasAnnotations:
             overlay = TextOverlay(position=position, font_size=14, color=LETTER_COLOUR, visible=False)
             overlays[f"radcurate_{edge}"] = overlay
             self.letters[edge] = overlay
-        self.loading_overlay = TextOverlay(position="middle_center", font_size=20, color=LOADING_COLOUR, visible=False)
+        self.loading_overlay = TextOverlay(position="middle_center", font_size=15, color=LOADING_COLOUR, visible=False)
         overlays["radcurate_loading"] = self.loading_overlay
         slice_overlay = getattr(overlays, "current_slice", None)
         if slice_overlay is not None:  # napari's own slice counter counts feet to head: ours replaces it
@@ -72,7 +72,7 @@ class CanvasAnnotations:
 
     def current(self) -> CanvasText:
         letters = tuple(o.text if o.visible else "" for o in self.letters.values())
-        loading = self.loading_overlay.text if self.loading_overlay.visible else ""
+        loading = self.loading_overlay.text.replace("\n", " ") if self.loading_overlay.visible else ""
         return CanvasText(self.header.text, loading, letters)  # type: ignore[arg-type]
 
     def remove(self) -> None:

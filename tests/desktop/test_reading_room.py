@@ -58,6 +58,7 @@ def _key(widget, name: str) -> None:  # noqa: ANN001
 
 
 # --------------------------------------------------------------------------- 2. exit code
+@pytest.mark.slow  # a real `radcurate review` process (about 30 s on 2 busy cores)
 def test_closing_the_window_exits_0_without_a_traceback(phantom_template: Path, tmp_path: Path) -> None:
     import shutil
 
@@ -234,6 +235,7 @@ def test_file_open_on_nifti_uses_radcurates_reader(viewer, shared_data) -> None:
 
 
 @pytest.mark.gui
+@pytest.mark.slow
 def test_the_plugin_dock_added_from_code_then_started(viewer, phantom_project, qtbot) -> None:  # noqa: ANN001
     dock, panel = viewer.window.add_plugin_dock_widget("radcurate", "Review labels")
     panel.folder.setText(str(phantom_project.path))
