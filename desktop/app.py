@@ -94,7 +94,7 @@ class ReviewApp:
             from radcurate.desktop.viewer.linked import LinkedViews
 
             self.linked = LinkedViews(self.volume_view)
-            self.volume_view.listeners.append(self.linked.refresh)
+            self.volume_view.listeners.append(self.linked.refresh_soon)
             self.volume_view.on_crosshair = self.linked.set_world_point
         self.jobs = JobsWidget(project, poll=poll_jobs)
         self._add_docks(own_window)
@@ -305,7 +305,7 @@ class ReviewApp:
 
         text = self.findings.note.text()
         self._guarded(lambda: self.session.note(text))()
-        QTimer.singleShot(0, self.escape)  # not now: the Enter must end in the field, not on the canvas
+        QTimer.singleShot(0, self.escape)  # after this key: it ends in the field (desktop/viewer/focus.py)
 
     def toggle_help(self) -> None:
         if self.help.isVisible():

@@ -360,8 +360,8 @@ class ReviewSession:
             row = by_finding.get(d.finding)
             if row is not None and d.study_id == self.study_id:
                 row.decision, row.decision_id = d.state, d.id
-        self._show_others()
         self._emit("saved", made, self._saved_message(made))
+        self._show_others()  # after "saved": the commit is what the reader waits for
         self._update_entry()
         if refresh_rows:
             self._emit("rows")

@@ -72,6 +72,7 @@ class VolumeView:
         self.annotations = CanvasAnnotations(viewer)
         self._wheel_rest = 0.0  # wheel notches not yet turned into a slice
         self._relative_zoom: float | None = None
+        self._fitted_zoom: float | None = None  # the camera zoom that fits the volume (set_view)
         self._installed = False
         self.message = ""  # the app's last message ("saved #12 …"): kept in the status beside the HU
         self.measure: Any = None  # the ruler / ROI tool, made with the layer
@@ -85,8 +86,8 @@ class VolumeView:
         ``window`` applies only when the reader has not set one by hand (then theirs stays).
         """
         first = self.layer is None or self.layer not in self.viewer.layers
-        if not first:
-            self._relative_zoom = self._zoom_over_fit()
+        if not first and self._fitted_zoom:
+            self._relative_zoom = self.viewer.camera.zoom / self._fitted_zoom  # the reader's zoom, kept
         window = self.hand_window or window
         limits = window.contrast_limits
         if first:
@@ -151,8 +152,8 @@ class VolumeView:
         self.view = name
         if self.layer is None:
             return
-        if self.loading_study is None:
-            self.layer.visible = True
+        if self.loading_study is None and not self.layer.visible:
+            self.layer.visible = True  # napari re-slices on every set, changed or not
         if self.viewer.dims.ndisplay != 2:
             self.viewer.dims.ndisplay = 2
         if tuple(self.viewer.dims.order) != order:
@@ -163,19 +164,11 @@ class VolumeView:
         n = self.layer.data.shape[axis]
         self.viewer.dims.set_point(axis, (n - 1) / 2 * self.layer.scale[axis])
         self.viewer.reset_view()
+        self._fitted_zoom = self.viewer.camera.zoom
         if keep_zoom and self._relative_zoom is not None:
             self.viewer.camera.zoom = self.viewer.camera.zoom * self._relative_zoom
         self._wheel_rest = 0.0
         self._annotate()
-
-    def _zoom_over_fit(self) -> float | None:
-        """The reader's zoom as a multiple of the fitted zoom (what a new case keeps)."""
-        camera = self.viewer.camera
-        zoom, center = camera.zoom, tuple(camera.center)
-        self.viewer.reset_view()
-        fitted = camera.zoom
-        camera.zoom, camera.center = zoom, center
-        return zoom / fitted if fitted else None
 
     def set_window(self, window: WindowPreset, *, by_hand: bool = False) -> None:
         """Apply ``window``; ``by_hand`` (a preset key, the key pair, a right-drag) keeps it across cases."""

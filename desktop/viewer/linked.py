@@ -120,6 +120,7 @@ class LinkedViews(QWidget):
         super().__init__(parent)
         self.view = volume_view
         self.point: tuple[int, int, int] | None = None  # crosshair (z, y, x) in voxels
+        self._pending = False
         self.panes = [PlaneView(self, "coronal"), PlaneView(self, "sagittal")]
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -157,8 +158,18 @@ class LinkedViews(QWidget):
         self.view.viewer.dims.set_current_step(axis, self.point[axis])
         self.refresh()
 
+    def refresh_soon(self) -> None:
+        """Redraw once the current event is done: a case switch or a wheel burst changes the canvas
+        several times, and the key press that switched must not wait for the linked views."""
+        from qtpy.QtCore import QTimer
+
+        if not self._pending:
+            self._pending = True
+            QTimer.singleShot(0, self.refresh)
+
     def refresh(self) -> None:
         """Redraw both planes (the canvas's slice, window or volume changed)."""
+        self._pending = False
         view, layer = self.view, self.view.layer
         if layer is None or view.showing is None:
             for pane in self.panes:

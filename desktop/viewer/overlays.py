@@ -26,6 +26,12 @@ LETTER_COLOUR = (0.55, 0.85, 1.0, 1.0)
 LOADING_COLOUR = (1.0, 0.45, 0.35, 1.0)
 
 
+def _set(overlay: Any, **values: Any) -> None:
+    for name, value in values.items():
+        if getattr(overlay, name) != value:
+            setattr(overlay, name, value)
+
+
 @dataclass(frozen=True)
 class CanvasText:
     """What the canvas says now (tests read it; the overlays draw it)."""
@@ -59,16 +65,15 @@ class CanvasAnnotations:
             slice_overlay.visible = False
 
     def show(self, header: str, *, plane: str | None, loading: str = "") -> None:
-        """Write ``header`` top left; the plane's letters (None: no image, no letters); ``loading``."""
-        self.header.text = header
-        self.header.visible = True
+        """Write ``header`` top left; the plane's letters (None: no image, no letters); ``loading``.
+
+        Only what changed is set: each overlay change re-lays out every overlay of the canvas.
+        """
+        _set(self.header, text=header, visible=True)
         codes = ORIENTATION_LETTERS.get(plane or "", ("", "", "", ""))
         for (edge, _), code in zip(_EDGES, codes, strict=True):
-            overlay = self.letters[edge]
-            overlay.text = code
-            overlay.visible = bool(code) and not loading
-        self.loading_overlay.text = loading
-        self.loading_overlay.visible = bool(loading)
+            _set(self.letters[edge], text=code, visible=bool(code) and not loading)
+        _set(self.loading_overlay, text=loading, visible=bool(loading))
 
     def current(self) -> CanvasText:
         letters = tuple(o.text if o.visible else "" for o in self.letters.values())

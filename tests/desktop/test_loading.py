@@ -190,6 +190,7 @@ def test_real_j2k_series_never_shows_the_old_image_with_the_new_report(
     app.close()
     project.close()
     loading = [s for s in samples if s[3]]
+    print(f"J2K switch: {len(samples)} canvas samples, {len(loading)} while loading")  # shown with -s
     assert len(loading) >= 1 and len(samples) >= 3
     for report, header, visible_study, is_loading, _ in samples:
         assert header.split(" · ")[0].split("\n")[0] == report  # the canvas names the report's study

@@ -96,7 +96,7 @@ def test_linked_views_follow_the_crosshair_and_the_slice(tool_app, qtbot) -> Non
     assert viewer.dims.current_step[0] == data.shape[0] - 3 == linked.point[0]
     assert app.volume_view.slice_position() == (3, data.shape[0])  # PACS: slice 3 from the head
     press(viewer, "Shift-C")
-    assert [p.plane for p in linked.panes] == ["axial", "sagittal"]
+    qtbot.waitUntil(lambda: [p.plane for p in linked.panes] == ["axial", "sagittal"], timeout=3000)
 
 
 def test_plane_zoom_and_hand_set_window_persist_across_cases(tool_app, qtbot) -> None:  # noqa: ANN001
