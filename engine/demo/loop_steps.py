@@ -72,9 +72,13 @@ def train_model(
 
 def evaluate_on_truth(project: Project, model_id: Any) -> dict[str, Any]:
     """Test-split AUCs against the phantom's image truth (imported as the reference source ``truth``)."""
+    from radcurate.engine.errors import InputError
     from radcurate.engine.training.evaluation import evaluate
 
-    doc = evaluate(project, model_id, reference=TRUTH_SOURCE)
+    try:
+        doc = evaluate(project, model_id, reference=TRUTH_SOURCE)
+    except InputError as exc:  # a tiny cohort's test split can be empty: say so, the loop goes on
+        return {"macro_auc": None, "studies": 0, "evaluation": exc.reason}
     out = {"macro_auc": doc["auc"].get("macro"), "studies": doc["studies"]}
     if "zero_shot_auc" in doc:
         out["zero_shot_macro_auc"] = doc["zero_shot_auc"].get("macro")
