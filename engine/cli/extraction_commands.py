@@ -127,18 +127,17 @@ def extract(
             },
         }
         _sigterm_as_interrupt()
+        run = {
+            "source": source,
+            "limit": limit,
+            "batch": batch,
+            "job_id": job,
+            "params": params,
+            "refresh": refresh,
+            "phi_guard": "off" if send_raw else phi_guard,
+        }
         if as_json:
-            summary = runner.run_extraction(
-                project,
-                plugin,
-                source=source,
-                limit=limit,
-                batch=batch,
-                job_id=job,
-                params=params,
-                refresh=refresh,
-                phi_guard="off" if send_raw else phi_guard,
-            )
+            summary = runner.run_extraction(project, plugin, **run)
             print_json(summary.as_json())
             return
         columns = (
@@ -157,18 +156,7 @@ def extract(
                 note = ", ".join(p for p in parts if p.endswith("quarantined") or p.startswith("$"))
                 bar.update(task, completed=done, total=total or None, note=note)
 
-            summary = runner.run_extraction(
-                project,
-                plugin,
-                source=source,
-                limit=limit,
-                batch=batch,
-                job_id=job,
-                params=params,
-                on_progress=on_progress,
-                refresh=refresh,
-                phi_guard="off" if send_raw else phi_guard,
-            )
+            summary = runner.run_extraction(project, plugin, on_progress=on_progress, **run)
     rate = f", {summary.reports_per_s:.0f} reports/s" if summary.seconds else ""
     cost = (
         f", {summary.requests} requests, {summary.cache_hits} cached, ${summary.cost_usd:.4f}" if summary.model else ""
