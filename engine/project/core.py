@@ -28,8 +28,7 @@ from radcurate.engine.errors import InputError, StoreError
 from radcurate.engine.files import atomic
 from radcurate.engine.ingest import imports as ingest
 from radcurate.engine.ingest.imports import ImportSummary
-from radcurate.engine.jobs import launch as job_launch
-from radcurate.engine.jobs import records as jobs_mod
+from radcurate.engine.project.running import RunningMixin
 from radcurate.engine.review import consensus, ranking, silver, worklist
 from radcurate.engine.review.worklist import WorklistEntry
 from radcurate.engine.store import database, decisions, label_listing, migrations, quarantine, studies, summary
@@ -44,7 +43,7 @@ DATABASE_FILE = "radcurate.db"
 FOLDERS = ("cache", "models", "exports", "quarantine")
 
 
-class Project:
+class Project(RunningMixin):
     """An open project. Make one with :meth:`create` or :meth:`open`."""
 
     def __init__(self, path: Path, settings: settings_mod.Settings):
@@ -350,50 +349,3 @@ class Project:
         from radcurate.engine.extraction.agreement import agreement
 
         return agreement(self, reference, candidate)
-
-    def jobs(self, kind: str | None = None) -> list[jobs_mod.Job]:
-        """Jobs newest first (dead workers are marked ``interrupted`` on the way)."""
-        return jobs_mod.list_jobs(self.db, kind=kind)
-
-    def job(self, job_id: int) -> jobs_mod.Job:
-        return jobs_mod.get(self.db, job_id)
-
-    def start_job(self, command: str, params: Mapping[str, Any] | None = None) -> jobs_mod.Job:
-        """Start ``radcurate COMMAND`` on this project as a background job (a detached subprocess).
-
-        ``params`` become the command's options (``{"extractor": "llm", "limit": 100}`` →
-        ``--extractor llm --limit 100``). Returns at once with the queued job; poll :meth:`job`.
-        """
-        return job_launch.launch(self.db, self.path, command, params)
-
-    def cancel_job(self, job_id: int) -> jobs_mod.Job:
-        """Ask a job to stop at its next safe point (committed work stays)."""
-        return jobs_mod.cancel(self.db, job_id)
-
-    def resume_job(self, job_id: int) -> jobs_mod.Job:
-        """Start a failed, cancelled or interrupted job again with the same parameters."""
-        return job_launch.resume(self.db, self.path, job_id)
-
-    # ---- triage (engine/triage/: onnxruntime + numpy, no torch)
-    def triage(self, study_id: str, *, bundle: str | Path, queries: Sequence[str] = ()) -> dict[str, float]:
-        """Scores of the study's first series with a verified bundle, plus free-text ``queries``."""
-        from radcurate.engine.triage.run import score_volume
-
-        series = self.series(study_id)
-        if not series:
-            raise InputError(f"study {study_id!r} has no image series to score", field="study")
-        return score_volume(bundle, self.load_volume(series[0].id), queries)
-
-    # ---- review app (engine/review/other_readers.py)
-    def other_readers(self, study_id: str, *, reader: str) -> dict[str, dict[str, LabelState]]:
-        """Other readers' decisions, only on the findings ``reader`` decided (blind before, shown after)."""
-        from radcurate.engine.review.other_readers import after_deciding
-
-        return after_deciding(self.db, study_id, reader)
-
-    # ---- learning (engine/training/)
-    def load_model(self, model: int | str) -> Any:
-        """A registered model by id or version, sha256-checked and rebuilt (engine/training/model_files.py)."""
-        from radcurate.engine.training import model_files
-
-        return model_files.load(self, model)
