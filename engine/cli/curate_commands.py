@@ -32,12 +32,11 @@ def worklist(
     """
     from radcurate.engine.errors import InputError
     from radcurate.engine.project import Project
-    from radcurate.engine.review.ranking import rank
 
     if limit is not None and limit < 0:
         raise InputError("--limit must be zero or more", field="limit")
     with Project.open(directory) as project:
-        rows = rank(project.db, project.vocabulary, reader=reader, limit=limit)
+        rows = project.ranked_worklist(reader=reader, limit=limit)  # stored priorities: an indexed read
     if as_json:
         print_json([r.as_json() for r in rows])
         return

@@ -29,8 +29,8 @@ from radcurate.engine.files import atomic
 from radcurate.engine.ingest import imports as ingest
 from radcurate.engine.ingest.imports import ImportSummary
 from radcurate.engine.project.running import RunningMixin
-from radcurate.engine.review import consensus, ranking, silver, worklist
-from radcurate.engine.review.worklist import WorklistEntry
+from radcurate.engine.project.worklists import WorklistMixin
+from radcurate.engine.review import consensus, silver
 from radcurate.engine.store import database, decisions, label_listing, migrations, quarantine, studies, summary
 from radcurate.engine.store import labels as label_store
 from radcurate.engine.store.database import connect
@@ -43,7 +43,7 @@ DATABASE_FILE = "radcurate.db"
 FOLDERS = ("cache", "models", "exports", "quarantine")
 
 
-class Project(RunningMixin):
+class Project(RunningMixin, WorklistMixin):
     """An open project. Make one with :meth:`create` or :meth:`open`."""
 
     def __init__(self, path: Path, settings: settings_mod.Settings):
@@ -162,14 +162,6 @@ class Project(RunningMixin):
     def series(self, study_id: str) -> list[studies.SeriesRecord]:
         return studies.series_for(self.db, study_id)
 
-    def worklist(self, *, reader: str) -> list[WorklistEntry]:
-        """Studies with the reader's review status (engine/review/worklist.py), highest priority first.
-
-        Priority is the review ranking (engine/review/ranking.py: silver vs model, extractors, doubts).
-        """
-        ranked = ranking.priorities(self.db, self.vocabulary, reader=reader)
-        return worklist.worklist(self.db, reader=reader, findings=len(self.vocabulary), priorities=ranked)
-
     def scores(self, study_id: str) -> dict[str, float]:
         """The newest model's score per finding for one study (empty until a model has scored it)."""
         rows = self.db.execute(
@@ -200,7 +192,9 @@ class Project(RunningMixin):
         the series shown (default: the study's only series).
         """
         resolved = self._resolve_states({finding: state})
-        return decisions.record(self.db, study_id, resolved, reader=reader, note=note, series_id=series_id)[0]
+        made = decisions.record(self.db, study_id, resolved, reader=reader, note=note, series_id=series_id)[0]
+        self._priorities_after_decision(study_id)
+        return made
 
     def confirm(
         self,
@@ -216,18 +210,25 @@ class Project(RunningMixin):
         pending = {f: s for f, s in resolved.items() if f not in decided}
         if not pending:
             return []
-        return decisions.record(self.db, study_id, pending, reader=reader, kind="confirm", series_id=series_id)
+        made = decisions.record(self.db, study_id, pending, reader=reader, kind="confirm", series_id=series_id)
+        self._priorities_after_decision(study_id)
+        return made
 
     def adjudicate(
         self, study_id: str, finding: str, state: LabelState | str, *, reader: str, note: str | None = None
     ) -> Decision:
         """Record an adjudicator's decision: it settles readers' disagreement (engine/review/consensus.py)."""
         resolved = self._resolve_states({finding: state})
-        return decisions.record(self.db, study_id, resolved, reader=reader, kind="adjudicate", note=note)[0]
+        made = decisions.record(self.db, study_id, resolved, reader=reader, kind="adjudicate", note=note)[0]
+        self._priorities_after_decision(study_id)
+        return made
 
     def undo(self, *, reader: str, study_id: str | None = None) -> list[Decision]:
         """Revert the reader's latest action (in ``study_id`` if given) with a new audited action."""
-        return decisions.undo(self.db, reader=reader, study_id=study_id)
+        undone = decisions.undo(self.db, reader=reader, study_id=study_id)
+        for study in dict.fromkeys(d.study_id for d in undone):
+            self._priorities_after_decision(study)
+        return undone
 
     def history(self, study_id: str | None = None, reader: str | None = None) -> list[Decision]:
         if study_id is not None and not studies.study_exists(self.db, study_id):
@@ -326,7 +327,7 @@ class Project(RunningMixin):
         from radcurate.engine.extraction import runner
 
         plugin = runner.make_extractor(self, extractor, **options)
-        return runner.run_extraction(
+        summary = runner.run_extraction(
             self,
             plugin,
             source=source,
@@ -337,6 +338,8 @@ class Project(RunningMixin):
             on_progress=on_progress,
             refresh=refresh,
         )
+        self.refresh_priorities()  # the labels changed: store the studies' new priorities now
+        return summary
 
     def import_labels(self, file: str | Path, *, source: str, id_column: str | None = None) -> Any:
         """Import another labeller's labels as reference source ``source`` (engine/extraction/reference.py)."""

@@ -14,6 +14,7 @@ unresolved disagreement has no state (training masks it) until someone adjudicat
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,11 +63,12 @@ def _reader_rows(db: sqlite_utils.Database, study_ids: Iterable[str] | None) -> 
         "SELECT g.study_id, g.finding, g.reader, g.state, d.kind FROM gold_labels g "
         "JOIN decisions d ON d.id = g.decision_id"
     )
-    rows = db.execute(sql + " ORDER BY g.decision_id").fetchall()
     if study_ids is None:
-        return rows
-    wanted = set(study_ids)
-    return [r for r in rows if r[0] in wanted]
+        return db.execute(sql + " ORDER BY g.decision_id").fetchall()
+    wanted = json.dumps(sorted(set(study_ids)))  # filtered in SQL: a study's refresh reads only its rows
+    return db.execute(
+        sql + " WHERE g.study_id IN (SELECT value FROM json_each(?)) ORDER BY g.decision_id", [wanted]
+    ).fetchall()
 
 
 def project_gold(

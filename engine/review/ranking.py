@@ -25,6 +25,7 @@ else by any reader) drop to the bottom in import order. Measured against random 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,8 +33,7 @@ from typing import Any
 
 import sqlite_utils
 
-from radcurate.engine.review.consensus import project_gold
-from radcurate.engine.review.silver import shown_states
+from radcurate.engine.review.consensus import ProjectLabel, project_gold
 from radcurate.engine.store import labels as label_store
 from radcurate.engine.store import scores as score_store
 
@@ -99,19 +99,6 @@ class RankedStudy:
         }
 
 
-def _extractor_labels(db: sqlite_utils.Database) -> dict[tuple[str, str], dict[str, tuple[str, list[str]]]]:
-    """``{(study, source): {finding: (state, flags)}}`` for every current extractor label."""
-    rows = db.execute(
-        "SELECT l.study_id, l.source, l.finding, l.state, l.flags FROM silver_labels l"
-        " JOIN label_sources s ON s.name = l.source WHERE s.kind = 'extractor'"
-        " AND l.report_sha256 IS (SELECT r.sha256 FROM reports r WHERE r.id = l.study_id)"
-    ).fetchall()
-    out: dict[tuple[str, str], dict[str, tuple[str, list[str]]]] = {}
-    for study_id, source, finding, state, flags in rows:
-        out.setdefault((study_id, source), {})[finding] = (state, list(json.loads(flags or "[]")))
-    return out
-
-
 def _other_source(labels: dict[tuple[str, str], Any], study_id: str, shown: str, order: Sequence[str]) -> str | None:
     return next((s for s in order if s != shown and (study_id, s) in labels), None)
 
@@ -150,6 +137,88 @@ def _priority(reasons: Sequence[Reason]) -> float:
     return weights[0] + REST_FACTOR * sum(weights[1:])
 
 
+def _extractor_labels(
+    db: sqlite_utils.Database, study_ids: Sequence[str] | None = None
+) -> dict[tuple[str, str], dict[str, tuple[str, list[str]]]]:
+    """``{(study, source): {finding: (state, flags)}}`` for every current extractor label (of ``study_ids``)."""
+    sql = (
+        "SELECT l.study_id, l.source, l.finding, l.state, l.flags FROM silver_labels l"
+        " JOIN label_sources s ON s.name = l.source WHERE s.kind = 'extractor'"
+        " AND l.report_sha256 IS (SELECT r.sha256 FROM reports r WHERE r.id = l.study_id)"
+    )
+    params: list[Any] = []
+    if study_ids is not None:
+        sql += " AND l.study_id IN (SELECT value FROM json_each(?))"
+        params.append(json.dumps(list(study_ids)))
+    out: dict[tuple[str, str], dict[str, tuple[str, list[str]]]] = {}
+    for study_id, source, finding, state, flags in db.execute(sql, params).fetchall():
+        listed = [] if not flags or flags == "[]" else list(json.loads(flags))
+        out.setdefault((study_id, source), {})[finding] = (state, listed)
+    return out
+
+
+@dataclass(frozen=True)
+class RankingInputs:
+    """What the ranking reads, for every study or for some: readers' gold, current extractor labels,
+    the extractor sources (most recently run first) and the newest model of each kind."""
+
+    gold: dict[str, dict[str, ProjectLabel]]
+    labels: dict[tuple[str, str], dict[str, tuple[str, list[str]]]]
+    order: list[str]
+    models: list[score_store.ModelScores]
+
+
+def load_inputs(
+    db: sqlite_utils.Database, study_ids: Sequence[str] | None = None, *, use_models: bool = True
+) -> RankingInputs:
+    """The ranking's inputs for ``study_ids`` (None: every study)."""
+    return RankingInputs(
+        gold=project_gold(db, study_ids),
+        labels=_extractor_labels(db, study_ids),
+        order=label_store.source_names(db, "extractor"),  # most recently run first
+        models=score_store.latest_by_kind(db, study_ids=study_ids) if use_models else [],
+    )
+
+
+def study_row(study_id: str, position: int, names: Sequence[str], inputs: RankingInputs) -> RankedStudy:
+    """One study's priority and reasons (``reviewed`` is left False: it depends on the reader).
+
+    The silver shown is that of the first source in ``inputs.order`` with current labels for the
+    study: the rule of engine/review/silver.py (``shown_states``), read from the same label rows.
+    """
+    labels, order = inputs.labels, inputs.order
+    decided = inputs.gold.get(study_id, {})
+    reasons: list[Reason] = []
+    for finding, label in decided.items():
+        if label.origin == "unresolved":
+            who = ", ".join(f"{r} {s}" for r, s in sorted(label.readers.items()))
+            reasons.append(Reason(finding, "readers", WEIGHTS["readers"], other=who))
+    source = next((s for s in order if (study_id, s) in labels), None)
+    shown = labels.get((study_id, source), {}) if source else {}
+    other_source = _other_source(labels, study_id, source, order) if source else None
+    other = labels.get((study_id, other_source), {}) if other_source else {}
+    for finding in names:
+        if finding in decided or finding not in shown:
+            continue
+        witnesses = [
+            ("zero_shot" if m.zero_shot else "model", m.scores[study_id][finding], m.weight(finding))
+            for m in inputs.models
+            if finding in m.scores.get(study_id, {})
+        ]
+        state, flags = shown[finding]
+        other_state = other[finding][0] if finding in other else None
+        reasons.extend(_finding_reasons(finding, state, flags, other_state, witnesses))
+    reasons.sort(key=lambda r: -r.weight)
+    priority = _priority(reasons)
+    kept = tuple(r for i, r in enumerate(reasons) if r.weight >= SHOWN_REASON or (i == 0 and r.weight > 0))
+    return RankedStudy(study_id, priority, kept, False, position)
+
+
+def review_order(rows: list[RankedStudy]) -> list[RankedStudy]:
+    """Highest priority first, reviewed studies last in import order."""
+    return sorted(rows, key=lambda r: (r.reviewed, -r.priority if not r.reviewed else 0.0, r.position))
+
+
 def rank(
     db: sqlite_utils.Database,
     findings: Sequence[str],
@@ -158,46 +227,20 @@ def rank(
     limit: int | None = None,
     use_models: bool = True,
 ) -> list[RankedStudy]:
-    """Every study in review order: highest priority first, reviewed studies last (import order).
+    """Every study in review order, computed now from the store: highest priority first, reviewed
+    studies last (import order). The worklists read the same rows stored (engine/review/priorities.py).
 
     ``reader``: whose reviewed studies drop down (default: a study any reader has finished);
     ``use_models=False`` ranks by the doubts alone (the benchmark's "before a model").
     """
     names = list(findings)
-    gold = project_gold(db)
-    silver = shown_states(db)
-    labels = _extractor_labels(db)
-    order = [s.name for s in label_store.sources(db, kind="extractor")]  # most recently run first
-    models = score_store.latest_by_kind(db) if use_models else []
+    inputs = load_inputs(db, use_models=use_models)
     done = _reviewed(db, len(names), reader)
-    rows: list[RankedStudy] = []
+    rows = []
     for position, (study_id,) in enumerate(db.execute("SELECT id FROM studies ORDER BY position").fetchall()):
-        decided = gold.get(study_id, {})
-        reasons: list[Reason] = []
-        for finding, label in decided.items():
-            if label.origin == "unresolved":
-                who = ", ".join(f"{r} {s}" for r, s in sorted(label.readers.items()))
-                reasons.append(Reason(finding, "readers", WEIGHTS["readers"], other=who))
-        source, states = silver.get(study_id, (None, {}))
-        shown = labels.get((study_id, source), {}) if source else {}
-        other_source = _other_source(labels, study_id, source, order) if source else None
-        other = labels.get((study_id, other_source), {}) if other_source else {}
-        for finding in names:
-            if finding in decided or finding not in states:
-                continue
-            witnesses = [
-                ("zero_shot" if m.zero_shot else "model", m.scores[study_id][finding], m.weight(finding))
-                for m in models
-                if finding in m.scores.get(study_id, {})
-            ]
-            flags = shown.get(finding, ("", []))[1]
-            other_state = other[finding][0] if finding in other else None
-            reasons.extend(_finding_reasons(finding, states[finding], flags, other_state, witnesses))
-        reasons.sort(key=lambda r: -r.weight)
-        priority = _priority(reasons)
-        kept = tuple(r for i, r in enumerate(reasons) if r.weight >= SHOWN_REASON or (i == 0 and r.weight > 0))
-        rows.append(RankedStudy(study_id, priority, kept, study_id in done, position))
-    rows.sort(key=lambda r: (r.reviewed, -r.priority if not r.reviewed else 0.0, r.position))
+        row = study_row(study_id, position, names, inputs)
+        rows.append(dataclasses.replace(row, reviewed=True) if study_id in done else row)
+    rows = review_order(rows)
     return rows[:limit] if limit is not None else rows
 
 

@@ -9,10 +9,13 @@ report text are stale and do not count, so a re-imported report with new text is
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import sqlite_utils
+
+from radcurate.engine.errors import InputError
 
 STATUSES = ("unreviewed", "in_progress", "done")
 
@@ -56,3 +59,146 @@ def worklist(
     if priorities:
         entries.sort(key=lambda e: (e.status == "done", -(e.priority or 0.0), e.position))
     return entries
+
+
+# --------------------------------------------------------------------------- stored, paged reads
+# The reads below use the stored priorities and statuses (engine/review/priorities.py, migration
+# m010); the caller refreshes them first (the Project façade does). Review order: highest priority
+# first, then import order, when a model has scored the project ("ranked"); import order before.
+
+
+def ranked(db: sqlite_utils.Database) -> bool:
+    """Whether the order comes from model scores (else import order, the desktop's contract)."""
+    return db.execute("SELECT 1 FROM scores LIMIT 1").fetchone() is not None
+
+
+def _order(is_ranked: bool) -> tuple[str, str]:
+    """(the index that gives the review order, its ORDER BY)."""
+    if is_ranked:
+        return "study_priority_order", "p.priority DESC, p.position"
+    return "study_priority_position", "p.position"
+
+
+def _status_condition(statuses: set[str], findings: int, decided: str) -> tuple[str, list[Any]]:
+    """SQL keeping ``statuses``, on the expression ``decided`` (the reader's decided count)."""
+    parts = {"unreviewed": "{d} = 0", "in_progress": "({d} > 0 AND {d} < ?)", "done": "{d} >= ?"}
+    unknown = statuses - set(parts)
+    if unknown:
+        known = ", ".join(STATUSES)
+        raise InputError(f"unknown worklist status {sorted(unknown)[0]!r} (known: {known})", field="status")
+    if statuses >= set(STATUSES):
+        return "1", []
+    chosen = [s for s in STATUSES if s in statuses]
+    sql = " OR ".join(parts[s].format(d=decided) for s in chosen)
+    return f"({sql})", [findings for s in chosen if s != "unreviewed"]
+
+
+def worklist_page(
+    db: sqlite_utils.Database,
+    *,
+    reader: str,
+    findings: int,
+    offset: int = 0,
+    limit: int = 100,
+    statuses: Sequence[str] | None = None,
+) -> list[WorklistEntry]:
+    """``limit`` studies from ``offset`` of the reader's worklist in review order, keeping only
+    ``statuses`` if given — an indexed read: no study outside the page is ranked or built.
+
+    With ``unreviewed`` among the statuses the page walks the order index (probing the reader's
+    progress per study); without it, it starts from the reader's touched studies (few) and sorts.
+    """
+    is_ranked = ranked(db)
+    index, order = _order(is_ranked)
+    wanted = set(statuses) if statuses else set(STATUSES)
+    if "unreviewed" in wanted:
+        condition, params = _status_condition(wanted, findings, "coalesce(r.decided, 0)")
+        sql = (
+            f"SELECT p.study_id, p.position, p.priority, coalesce(r.decided, 0) FROM study_priority p"
+            f" INDEXED BY {index} LEFT JOIN reader_progress r ON r.reader = ? AND r.study_id = p.study_id"
+            f" WHERE {condition}"
+        )
+    else:
+        condition, params = _status_condition(wanted, findings, "r.decided")
+        sql = (
+            "SELECT p.study_id, p.position, p.priority, r.decided FROM reader_progress r"
+            f" JOIN study_priority p ON p.study_id = r.study_id WHERE r.reader = ? AND {condition}"
+        )
+    rows = db.execute(f"{sql} ORDER BY {order} LIMIT ? OFFSET ?", [reader, *params, int(limit), int(offset)])
+    return [
+        WorklistEntry(s, int(pos), status_for(int(d), findings), int(d), findings, float(p) if is_ranked else None)
+        for s, pos, p, d in rows.fetchall()
+    ]
+
+
+def worklist_counts(db: sqlite_utils.Database, *, reader: str, findings: int) -> dict[str, int]:
+    """Studies per status for ``reader`` and ``total``: a count of the reader's touched studies."""
+    total = int(db.execute("SELECT count(*) FROM study_priority").fetchone()[0])
+    done, started = db.execute(
+        "SELECT coalesce(sum(decided >= ?), 0), count(*) FROM reader_progress WHERE reader = ?", [findings, reader]
+    ).fetchone()
+    out = {"unreviewed": total - int(started), "in_progress": int(started) - int(done), "done": int(done)}
+    return {**out, "total": total}
+
+
+class WorklistSnapshot(Sequence[WorklistEntry]):
+    """A reader's whole worklist at one moment, in review order, held compactly for the desktop.
+
+    One indexed read of (study, position, priority) for every study, plus the reader's touched
+    studies; a :class:`WorklistEntry` is built only when asked for (the table asks for the rows on
+    screen). The order stays as read — a reader's decision changes their status here
+    (:meth:`set_decided`), not the order under their hands — until the next snapshot.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, *, reader: str, findings: int):
+        self.reader, self.findings, self.ranked = reader, findings, ranked(db)
+        index, order = _order(self.ranked)
+        rows = db.execute(
+            f"SELECT study_id, position, priority FROM study_priority p INDEXED BY {index} ORDER BY {order}"
+        )
+        columns = tuple(zip(*rows.fetchall(), strict=True)) or ((), (), ())
+        self.ids: list[str] = list(columns[0])
+        self._positions: list[int] = list(columns[1])
+        self._priorities: list[float] = list(columns[2])
+        self.decided: dict[str, int] = dict(
+            db.execute("SELECT study_id, decided FROM reader_progress WHERE reader = ?", [reader]).fetchall()
+        )
+        self._index: dict[str, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, i: int) -> WorklistEntry: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[WorklistEntry]: ...
+    def __getitem__(self, i: int | slice) -> WorklistEntry | list[WorklistEntry]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self.ids)))]
+        study_id = self.ids[i]
+        n = self.decided.get(study_id, 0)
+        priority = self._priorities[i] if self.ranked else None
+        return WorklistEntry(study_id, self._positions[i], status_for(n, self.findings), n, self.findings, priority)
+
+    def status(self, i: int) -> str:
+        """The status of the ``i``-th study (no entry built)."""
+        return status_for(self.decided.get(self.ids[i], 0), self.findings)
+
+    def index_of(self, study_id: str | None) -> int:
+        """Where ``study_id`` is in the order (-1: not in it)."""
+        if self._index is None:
+            self._index = {s: i for i, s in enumerate(self.ids)}
+        return -1 if study_id is None else self._index.get(study_id, -1)
+
+    def set_decided(self, study_id: str, decided: int) -> None:
+        """The reader now has ``decided`` current decisions for the study (after a commit)."""
+        if decided:
+            self.decided[study_id] = decided
+        else:
+            self.decided.pop(study_id, None)
+
+    def counts(self) -> dict[str, int]:
+        """Studies per status and ``total`` (from the touched studies: no pass over every row)."""
+        done = sum(1 for s, n in self.decided.items() if n >= self.findings and self.index_of(s) >= 0)
+        started = sum(1 for s in self.decided if self.index_of(s) >= 0)
+        return {"unreviewed": len(self.ids) - started, "in_progress": started - done, "done": done, "total": len(self)}

@@ -166,6 +166,17 @@ def sources(db: sqlite_utils.Database, kind: str | None = None) -> list[LabelSou
     return [_source(r) for r in db.execute(sql + " ORDER BY last_run DESC, s.name", params).fetchall()]
 
 
+def source_names(db: sqlite_utils.Database, kind: str) -> list[str]:
+    """Names of the sources of ``kind`` in :func:`sources`' order (most recently run first), without
+    counting their labels (what the ranking reads per batch of studies)."""
+    rows = db.execute(
+        "SELECT s.name FROM label_sources s WHERE s.kind = ?"
+        " ORDER BY coalesce(json_extract(s.details, '$.last_run_at'), s.created_at) DESC, s.name",
+        [kind],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
 def get_source(db: sqlite_utils.Database, name: str) -> LabelSource:
     row = db.execute(_SOURCES_SQL + " WHERE s.name = ?", [name]).fetchone()
     if row is None:

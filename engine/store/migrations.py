@@ -383,6 +383,75 @@ def m009_scale(db: sqlite_utils.Database) -> None:
     )
 
 
+#: Writes that can change a study's review priority mark it in ``priority_dirty`` (m010); the
+#: ranking (engine/review/priorities.py) recomputes marked studies and clears their marks.
+PRIORITY_TRIGGERS = {
+    "priority_dirty_study": "AFTER INSERT ON studies BEGIN {mark} (NEW.id); END",
+    "priority_dirty_report_new": "AFTER INSERT ON reports BEGIN {mark} (NEW.study_id); END",
+    "priority_dirty_report_text": "AFTER UPDATE OF sha256 ON reports BEGIN {mark} (NEW.study_id); END",
+    "priority_dirty_label_new": "AFTER INSERT ON silver_labels BEGIN {mark} (NEW.study_id); END",
+    "priority_dirty_label_gone": "AFTER DELETE ON silver_labels BEGIN {mark} (OLD.study_id); END",
+    "priority_dirty_label_change": (
+        "AFTER UPDATE ON silver_labels BEGIN {mark} (NEW.study_id); {mark} (OLD.study_id); END"
+    ),
+    "priority_dirty_decision": "AFTER INSERT ON decisions BEGIN {mark} (NEW.study_id); END",
+    "priority_dirty_score_new": "AFTER INSERT ON scores BEGIN {mark} (NEW.study_id); END",
+    "priority_dirty_score_gone": "AFTER DELETE ON scores BEGIN {mark} (OLD.study_id); END",
+    "priority_dirty_score_change": "AFTER UPDATE ON scores BEGIN {mark} (NEW.study_id); END",
+}
+
+
+def _marks(body: str, mark: str) -> str:
+    """``{mark} (KEY)`` in a trigger body → the statement marking KEY's study."""
+    for key in ("NEW.id", "NEW.study_id", "OLD.study_id"):
+        body = body.replace("{mark} (" + key + ")", mark.format(key=key))
+    return body
+
+
+@migrations(name="m010_scale")
+def m010_scale(db: sqlite_utils.Database) -> None:
+    """Stored review priorities, so the ranked worklist is an indexed read at 100k studies.
+
+    ``study_priority``: each study's priority and reasons as engine/review/ranking.py computes them
+    (read in order through ``study_priority_order``); ``reader_progress``: each reader's current
+    decisions per study (the worklist status); ``priority_dirty``: studies whose stored row may be
+    out of date, marked by triggers on every table the ranking reads per study (a write through
+    any path, present or future, marks them inside its own transaction); ``ranking_state``: a
+    fingerprint of what the ranking reads project-wide (the models with scores and their AUCs,
+    the extractor sources' order, the vocabulary): when it changes, every study is recomputed.
+    Every existing study starts marked.
+    """
+    # no "OR IGNORE" here: a trigger's conflict clause gives way to that of the statement firing it
+    mark = (
+        "INSERT INTO priority_dirty (study_id) SELECT {key}"
+        " WHERE NOT EXISTS (SELECT 1 FROM priority_dirty WHERE study_id = {key})"
+    )
+    triggers = "\n".join(f"CREATE TRIGGER {name} {_marks(body, mark)};" for name, body in PRIORITY_TRIGGERS.items())
+    db.executescript(
+        f"""
+        CREATE TABLE study_priority (
+            study_id TEXT PRIMARY KEY,
+            position INTEGER NOT NULL,            -- the study's import position: ties break on it
+            priority REAL NOT NULL,
+            reasons TEXT NOT NULL DEFAULT '[]'    -- JSON [[finding, kind, weight, silver, score, other], ...]
+        );
+        CREATE INDEX study_priority_order ON study_priority(priority DESC, position, study_id);
+        CREATE INDEX study_priority_position ON study_priority(position, priority, study_id);
+        CREATE TABLE reader_progress (
+            reader TEXT NOT NULL,
+            study_id TEXT NOT NULL,
+            decided INTEGER NOT NULL,             -- current decisions (the gold_labels view) of this reader
+            PRIMARY KEY (reader, study_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX reader_progress_study ON reader_progress(study_id);
+        CREATE TABLE priority_dirty (study_id TEXT PRIMARY KEY) WITHOUT ROWID;
+        CREATE TABLE ranking_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        INSERT INTO priority_dirty (study_id) SELECT id FROM studies;
+        {triggers}
+        """
+    )
+
+
 def apply(db: sqlite_utils.Database) -> None:
     """Bring ``db`` to the newest schema."""
     migrations.apply(db)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlite_utils
 
@@ -56,8 +57,9 @@ def any_scores(db: sqlite_utils.Database) -> bool:
     return db.execute("SELECT 1 FROM scores LIMIT 1").fetchone() is not None
 
 
-def latest_by_kind(db: sqlite_utils.Database) -> list[ModelScores]:
-    """For each model kind, the newest model that has scores, with all its scores (newest first)."""
+def latest_by_kind(db: sqlite_utils.Database, *, study_ids: Sequence[str] | None = None) -> list[ModelScores]:
+    """For each model kind, the newest model that has scores, with all its scores (newest first);
+    only those of ``study_ids`` when given (the chosen models are the same either way)."""
     models = db.execute(
         "SELECT m.id, m.version, m.kind, m.metrics FROM models m"
         " WHERE EXISTS (SELECT 1 FROM scores s WHERE s.model_id = m.id)"
@@ -69,9 +71,12 @@ def latest_by_kind(db: sqlite_utils.Database) -> list[ModelScores]:
     out = []
     for model_id, version, kind, metrics in chosen.values():
         by_study: dict[str, dict[str, float]] = {}
-        for study_id, finding, score in db.execute(
-            "SELECT study_id, finding, score FROM scores WHERE model_id = ?", [model_id]
-        ).fetchall():
+        sql = "SELECT study_id, finding, score FROM scores WHERE model_id = ?"
+        params: list[Any] = [model_id]
+        if study_ids is not None:
+            sql += " AND study_id IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(list(study_ids)))
+        for study_id, finding, score in db.execute(sql, params).fetchall():
             by_study.setdefault(study_id, {})[finding] = float(score)
         out.append(ModelScores(model_id, version, kind, by_study, _reliability(metrics)))
     return out
