@@ -19,6 +19,7 @@ from radcurate.engine.errors import InputError
 
 DESKTOP_APP = "radcurate.desktop.launcher"
 DESKTOP_KEYS = "radcurate.desktop.viewer.keys"
+DESKTOP_SMOKE = "radcurate.desktop.smoke"
 
 
 def _desktop(module: str):  # -> module
@@ -48,6 +49,9 @@ def review(
     no_volumes: bool = typer.Option(
         False, "--no-volumes", help="Do not show the CT image (reports and labels only; runs without OpenGL)."
     ),
+    smoke: bool = typer.Option(
+        False, "--smoke", help="Open the project and its first case's volume, then quit: 0, or 1 naming what broke."
+    ),
 ) -> None:
     """Review silver labels against the report and the CT, keyboard first.
 
@@ -62,6 +66,11 @@ def review(
         with Project.open(directory) as project:
             findings = list(project.vocabulary)
         console.print(_desktop(DESKTOP_KEYS).help_text(findings), highlight=False, markup=False, soft_wrap=True)
+        return
+    if smoke:  # the desktop bundle's check (packaging/smoke_test.sh); makes no decisions
+        code = _desktop(DESKTOP_SMOKE).run_smoke(directory, show_volumes=False if no_volumes else None)
+        if code:
+            raise typer.Exit(code)
         return
     code = _desktop(DESKTOP_APP).launch(
         directory,
