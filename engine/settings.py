@@ -74,6 +74,31 @@ class LLMSettings:
     max_retries: int = _doc("client retries with backoff on 429/5xx/timeouts", 5)
 
 
+@dataclass(frozen=True)
+class PacsSettings:
+    """Importing from a PACS (DICOMweb or DIMSE); credentials come from the environment, never from here."""
+
+    calling_aet: str = _doc(
+        "our DICOM AE title (the PACS must know it, with our host, for C-FIND/C-GET/C-MOVE)", "RADCURATE"
+    )
+    retrieve: str = _doc(
+        "DIMSE retrieve: 'get' (C-GET, one association, no inbound port) or 'move' (C-MOVE to our storage SCP)", "get"
+    )
+    move_port: int = _doc("port of our storage SCP for C-MOVE (the PACS sends to calling_aet at this port)", 11112)
+    timeout_s: float = _doc("seconds one network operation may take before it counts as failed", 30.0)
+    retries: int = _doc("extra attempts per series after a dropped connection, 5xx, timeout or half series", 4)
+    backoff_s: float = _doc("first wait before a retry in seconds; doubles each time (1, 2, 4, 8 ...)", 1.0)
+    give_up_after: int = _doc("stop the import (rerun resumes) after this many series in a row fail to fetch", 3)
+    credentials_env: str = _doc(
+        "PREFIX of the environment variables with DICOMweb credentials: PREFIX_USER + PREFIX_PASSWORD, or "
+        "PREFIX_TOKEN (a bearer token)",
+        "RADCURATE_PACS",
+    )
+    netrc: str = _doc("netrc-style file with DICOMweb credentials by host (empty: ~/.netrc when present)", "")
+    verify_tls: bool = _doc("check the PACS' HTTPS certificate (turn off only on a test system)", True)
+    ca_bundle: str = _doc("CA bundle file for a PACS with a hospital-internal certificate (empty: system CAs)", "")
+
+
 UNCERTAIN_AS = ("masked", "0", "1")
 
 
@@ -112,6 +137,7 @@ class Settings:
     extraction: ExtractionSettings = field(default_factory=ExtractionSettings)
     llm: LLMSettings = field(default_factory=LLMSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
+    pacs: PacsSettings = field(default_factory=PacsSettings)
 
 
 PRESETS: dict[str, Settings] = {
@@ -201,6 +227,8 @@ def load(path: str | Path) -> Settings:
         raise InputError(f"expected one of: {', '.join(UNCERTAIN_AS)}", path=path, field="training.uncertain")
     if settings.training.select not in ("last", "best"):
         raise InputError("expected 'last' or 'best'", path=path, field="training.select")
+    if settings.pacs.retrieve not in ("get", "move"):
+        raise InputError("expected 'get' or 'move'", path=path, field="pacs.retrieve")
     if settings.extraction.conventions not in LABEL_CONVENTIONS:
         raise InputError(
             f"unknown label conventions {settings.extraction.conventions!r}; expected one of: "

@@ -67,6 +67,7 @@ COMMAND_MODULES = (
     "phantom_command",
     "inspect_command",
     "ingest_commands",
+    "pacs_commands",
     "extraction_commands",
     "label_commands",
     "learning_commands",

@@ -35,6 +35,16 @@ Examples:
   radcurate import ~/ct-project /data/ct --reports /data/reports.csv
 
   radcurate import ~/ct-project /tmp/ph --json
+
+From a PACS (fetched into the project's cache/pacs/, then imported like a folder; a rerun fetches \
+only what is missing): PATH is one URL, dicomweb+https://HOST/dicom-web (QIDO-RS + WADO-RS) or \
+dimse://AET@HOST:PORT (C-FIND + C-GET/C-MOVE, AE titles in [pacs] settings), with --study UID \
+and/or --query FILTERS. DICOMweb credentials come from RADCURATE_PACS_USER + RADCURATE_PACS_PASSWORD \
+(or RADCURATE_PACS_TOKEN, or a netrc file), never from the command line. See docs/pacs.md.
+
+  radcurate import ~/ct dicomweb+https://pacs.example.org/dicom-web --query "ModalitiesInStudy=CT&StudyDate=20240101-"
+
+  radcurate import ~/ct-project dimse://PACS@10.0.0.5:104 --study 1.2.840.113619.2.55.3.604688 --reports reports.csv
 """
 
 
@@ -54,8 +64,8 @@ def _progress_bar():  # -> rich Progress, built lazily so `--help` stays fast
 @app.command("import", help=IMPORT_HELP)
 def import_(
     directory: Path = typer.Argument(..., help="Project folder."),
-    paths: Optional[list[Path]] = typer.Argument(  # noqa: UP045 - typer needs Optional on 3.11
-        None, help="Files or folders with volumes (and optionally report tables)."
+    paths: Optional[list[str]] = typer.Argument(  # noqa: UP045 - typer needs Optional on 3.11
+        None, help="Files or folders with volumes (and optionally report tables), or one PACS URL."
     ),
     reports: Optional[list[Path]] = typer.Option(  # noqa: UP045
         None, "--reports", help="Report file (CSV/TSV/JSONL) or folder of .txt reports; repeatable."
@@ -66,10 +76,36 @@ def import_(
     text_column: Optional[str] = typer.Option(  # noqa: UP045
         None, "--text-column", help="Report column/key with the report text (default: auto-detect)."
     ),
+    study: Optional[list[str]] = typer.Option(  # noqa: UP045
+        None, "--study", help="PACS only: a StudyInstanceUID to import; repeatable."
+    ),
+    query: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--query", help='PACS only: study filters, e.g. "ModalitiesInStudy=CT&StudyDate=20240101-20240131".'
+    ),
     as_json: bool = JSON_OPT,
 ) -> None:
+    from radcurate.engine.cli import pacs_commands
+    from radcurate.engine.errors import InputError
+    from radcurate.engine.ingest.pacs.address import is_pacs_url
     from radcurate.engine.project import Project
 
+    urls = [p for p in paths or [] if is_pacs_url(p)]
+    if urls:
+        if len(urls) != len(paths or []) or len(urls) > 1:
+            raise InputError("give one PACS URL, or files and folders, not both", field="PATH")
+        pacs_commands.import_from_pacs(
+            directory,
+            urls[0],
+            studies=study or [],
+            query=query,
+            reports=reports or [],
+            id_column=id_column,
+            text_column=text_column,
+            as_json=as_json,
+        )
+        return
+    if study or query:
+        raise InputError("--study and --query select studies on a PACS: give a PACS URL as PATH", field="--query")
     with Project.open(directory) as project:
         options = {"reports": reports or [], "id_column": id_column, "text_column": text_column}
         if console.is_terminal and not as_json:
@@ -81,9 +117,9 @@ def import_(
                         tasks[phase] = bar.add_task(phase, total=total)
                     bar.update(tasks[phase], completed=done, total=total)
 
-                summary = project.import_paths(paths or [], progress=progress, **options)
+                summary = project.import_paths([Path(p) for p in paths or []], progress=progress, **options)
         else:
-            summary = project.import_paths(paths or [], **options)
+            summary = project.import_paths([Path(p) for p in paths or []], **options)
     if as_json:
         print_json(summary.as_json())
         return

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from radcurate.engine.contracts.pacs import PacsClient
 from radcurate.engine.errors import PluginError
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ GROUPS: dict[str, str] = {
     "extractors": "radcurate.extractors",
     "exporters": "radcurate.exporters",
     "commands": "radcurate.commands",
+    "pacs": "radcurate.pacs",  # PACS clients (DICOMweb, DIMSE): engine/contracts/pacs.py
 }
 
 
@@ -133,6 +135,7 @@ CONTRACTS: dict[str, type] = {
     "extractors": ReportExtractor,
     "exporters": DatasetExporter,
     "commands": CommandGroup,
+    "pacs": PacsClient,
 }
 
 

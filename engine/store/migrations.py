@@ -452,6 +452,32 @@ def m010_scale(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="m011_pacs")
+def m011_pacs(db: sqlite_utils.Database) -> None:
+    """Per-series fetch records of PACS imports (engine/store/pacs_fetches.py), so an interrupted
+    import resumes without fetching a completed series again. Keyed by SeriesInstanceUID: a UID is
+    unique worldwide, so the same series reached through DICOMweb or DIMSE is fetched once."""
+    db.executescript(
+        """
+        CREATE TABLE pacs_fetches (
+            series_uid TEXT PRIMARY KEY,
+            study_uid TEXT NOT NULL,
+            source TEXT NOT NULL,                 -- the PACS URL, never with credentials
+            modality TEXT NOT NULL DEFAULT '',
+            state TEXT NOT NULL CHECK (state IN ('fetching', 'complete', 'failed')),
+            folder TEXT NOT NULL,                 -- relative to the project folder
+            expected INTEGER,                     -- instances the PACS announced (NULL: it did not say)
+            received INTEGER NOT NULL DEFAULT 0,
+            files_sha256 TEXT,                    -- sha256 over the sorted per-file sha256s, when complete
+            attempts INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX pacs_fetches_study ON pacs_fetches(study_uid);
+        """
+    )
+
+
 def apply(db: sqlite_utils.Database) -> None:
     """Bring ``db`` to the newest schema."""
     migrations.apply(db)

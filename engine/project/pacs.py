@@ -1,0 +1,66 @@
+"""The façade's PACS half: fill the project (and so the worklist) from a PACS query (engine/ingest/pacs/).
+
+A mixin, like running.py, so :class:`~radcurate.engine.project.core.Project` stays one class for
+the CLI and the desktop while each file stays small; it relies on ``self.db``, ``self.path`` and
+``self.settings`` from the core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import sqlite_utils
+
+from radcurate.engine.ingest.pacs import remote_import
+from radcurate.engine.store import pacs_fetches
+
+if TYPE_CHECKING:
+    from radcurate.engine.contracts.pacs import RemoteSeries
+    from radcurate.engine.settings import Settings
+
+
+class PacsMixin:
+    """Import from a PACS (DICOMweb ``dicomweb+https://…`` or DIMSE ``dimse://AET@host:port``)."""
+
+    path: Path
+    settings: Settings
+
+    @property
+    def db(self) -> sqlite_utils.Database:  # provided by Project
+        raise NotImplementedError
+
+    def import_from_pacs(
+        self,
+        url: str,
+        *,
+        studies: Sequence[str] = (),
+        query: str | None = None,
+        reports: Sequence[str | Path] = (),
+        id_column: str | None = None,
+        text_column: str | None = None,
+        progress: remote_import.FetchProgress | None = None,
+    ) -> remote_import.PacsImportSummary:
+        """Fetch the studies ``studies`` and/or those matching ``query`` into ``cache/pacs/`` and import them
+        like a folder (same loader, quarantine, provenance); a rerun fetches only what is not complete."""
+        return remote_import.import_from_pacs(
+            self.db,
+            self.path,
+            url,
+            settings=self.settings.pacs,
+            study_uids=studies,
+            query=query,
+            reports=reports,
+            id_column=id_column,
+            text_column=text_column,
+            progress=progress,
+        )
+
+    def query_pacs(self, url: str, *, studies: Sequence[str] = (), query: str | None = None) -> list[RemoteSeries]:
+        """The series a PACS holds for ``studies``/``query`` (nothing fetched): what an import would bring."""
+        return remote_import.query_series(url, self.settings.pacs, study_uids=studies, query=query)
+
+    def pacs_fetch_counts(self) -> dict[str, int]:
+        """PACS series by fetch state: ``complete``, ``fetching`` (interrupted: a rerun resumes), ``failed``."""
+        return pacs_fetches.counts(self.db)

@@ -1,0 +1,1 @@
+"""Built-in PACS clients (entry-point group ``radcurate.pacs``): DICOMweb and DIMSE."""
