@@ -114,6 +114,8 @@ class DicomWebClient:
                 rows = self._client.search_for_series(study_uid, fields=SERIES_FIELDS, get_remaining=True)
             for row in rows:
                 count = _value(row, "00201209")
+                if count is None:  # the completeness check needs the count: ask for the instances instead
+                    count = self._count_instances(study_uid, _text(row, "0020000E"))
                 series.append(
                     RemoteSeries(
                         study_uid=study_uid,
@@ -127,6 +129,13 @@ class DicomWebClient:
                     )
                 )
         return series
+
+    def _count_instances(self, study_uid: str, series_uid: str) -> int | None:
+        with self._talking(f"the instance query of series {series_uid} (QIDO-RS)"):
+            found = self._client.search_for_instances(
+                study_uid, series_uid, fields=("SOPInstanceUID",), get_remaining=True
+            )
+        return len(found) if found else None
 
     # ------------------------------------------------------------------ WADO-RS
     def fetch_series(self, series: RemoteSeries, folder: Path, on_instance: InstanceReceived) -> int:
