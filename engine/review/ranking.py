@@ -103,36 +103,41 @@ def _other_source(labels: dict[tuple[str, str], Any], study_id: str, shown: str,
     return next((s for s in order if s != shown and (study_id, s) in labels), None)
 
 
+# A reason while ranking: (finding, kind, weight, silver, score, other) — a tuple, since a study's
+# every finding makes some and only the shown ones become :class:`Reason` values.
+_Doubt = tuple[str, str, float, str | None, float | None, str | None]
+
+
 def _finding_reasons(
     finding: str,
     state: str,
     flags: list[str],
     other: str | None,
     witnesses: Sequence[tuple[str, float, float]],
-) -> list[Reason]:
-    reasons: list[Reason] = []
+) -> list[_Doubt]:
+    reasons: list[_Doubt] = []
     y = SILVER_VALUE[state]
     for kind, score, trust in witnesses:
         factor = ZERO_SHOT_FACTOR if kind == "zero_shot" else 1.0
-        reasons.append(Reason(finding, kind, factor * trust * abs(y - score), state, score))
+        reasons.append((finding, kind, factor * trust * abs(y - score), state, score, None))
     if other is not None and other != state:
         if (other == "present") != (state == "present") and "uncertain" not in (state, other):
-            reasons.append(Reason(finding, "extractors", WEIGHTS["extractors"], state, other=other))
+            reasons.append((finding, "extractors", WEIGHTS["extractors"], state, None, other))
         elif "uncertain" in (state, other):
-            reasons.append(Reason(finding, "extractors", WEIGHTS["extractors_uncertain"], state, other=other))
+            reasons.append((finding, "extractors", WEIGHTS["extractors_uncertain"], state, None, other))
     if state == "uncertain":
-        reasons.append(Reason(finding, "uncertain", WEIGHTS["uncertain"], state))
+        reasons.append((finding, "uncertain", WEIGHTS["uncertain"], state, None, None))
     if flags:
-        reasons.append(Reason(finding, "flagged", WEIGHTS["flagged"], state, other=", ".join(flags)))
+        reasons.append((finding, "flagged", WEIGHTS["flagged"], state, None, ", ".join(flags)))
     return reasons
 
 
-def _priority(reasons: Sequence[Reason]) -> float:
+def _priority(reasons: Sequence[_Doubt]) -> float:
     if not reasons:
         return 0.0
     per_finding: dict[str, float] = {}
     for r in reasons:
-        per_finding[r.finding] = max(per_finding.get(r.finding, 0.0), r.weight)
+        per_finding[r[0]] = max(per_finding.get(r[0], 0.0), r[2])
     weights = sorted(per_finding.values(), reverse=True)
     return weights[0] + REST_FACTOR * sum(weights[1:])
 
@@ -143,8 +148,8 @@ def _extractor_labels(
     """``{(study, source): {finding: (state, flags)}}`` for every current extractor label (of ``study_ids``)."""
     sql = (
         "SELECT l.study_id, l.source, l.finding, l.state, l.flags FROM silver_labels l"
-        " JOIN label_sources s ON s.name = l.source WHERE s.kind = 'extractor'"
-        " AND l.report_sha256 IS (SELECT r.sha256 FROM reports r WHERE r.id = l.study_id)"
+        " JOIN label_sources s ON s.name = l.source LEFT JOIN reports r ON r.id = l.study_id"
+        " WHERE s.kind = 'extractor' AND l.report_sha256 IS r.sha256"  # current: of the text as it is now
     )
     params: list[Any] = []
     if study_ids is not None:
@@ -188,29 +193,28 @@ def study_row(study_id: str, position: int, names: Sequence[str], inputs: Rankin
     """
     labels, order = inputs.labels, inputs.order
     decided = inputs.gold.get(study_id, {})
-    reasons: list[Reason] = []
+    reasons: list[_Doubt] = []
     for finding, label in decided.items():
         if label.origin == "unresolved":
             who = ", ".join(f"{r} {s}" for r, s in sorted(label.readers.items()))
-            reasons.append(Reason(finding, "readers", WEIGHTS["readers"], other=who))
+            reasons.append((finding, "readers", WEIGHTS["readers"], None, None, who))
     source = next((s for s in order if (study_id, s) in labels), None)
     shown = labels.get((study_id, source), {}) if source else {}
     other_source = _other_source(labels, study_id, source, order) if source else None
     other = labels.get((study_id, other_source), {}) if other_source else {}
+    scored = [
+        (m, "zero_shot" if m.zero_shot else "model", m.scores[study_id]) for m in inputs.models if study_id in m.scores
+    ]
     for finding in names:
         if finding in decided or finding not in shown:
             continue
-        witnesses = [
-            ("zero_shot" if m.zero_shot else "model", m.scores[study_id][finding], m.weight(finding))
-            for m in inputs.models
-            if finding in m.scores.get(study_id, {})
-        ]
+        witnesses = [(kind, found[finding], m.weight(finding)) for m, kind, found in scored if finding in found]
         state, flags = shown[finding]
         other_state = other[finding][0] if finding in other else None
         reasons.extend(_finding_reasons(finding, state, flags, other_state, witnesses))
-    reasons.sort(key=lambda r: -r.weight)
+    reasons.sort(key=lambda r: -r[2])
     priority = _priority(reasons)
-    kept = tuple(r for i, r in enumerate(reasons) if r.weight >= SHOWN_REASON or (i == 0 and r.weight > 0))
+    kept = tuple(Reason(*r) for i, r in enumerate(reasons) if r[2] >= SHOWN_REASON or (i == 0 and r[2] > 0))
     return RankedStudy(study_id, priority, kept, False, position)
 
 

@@ -111,6 +111,14 @@ def worklist_page(
     is_ranked = ranked(db)
     index, order = _order(is_ranked)
     wanted = set(statuses) if statuses else set(STATUSES)
+    if wanted >= set(STATUSES):  # every study: the page is cut from the index first, then joined
+        sql = (
+            f"SELECT p.study_id, p.position, p.priority, coalesce(r.decided, 0) FROM (SELECT study_id, position,"
+            f" priority FROM study_priority p INDEXED BY {index} ORDER BY {order} LIMIT ? OFFSET ?) p"
+            " LEFT JOIN reader_progress r ON r.reader = ? AND r.study_id = p.study_id"
+        )
+        rows = db.execute(f"{sql} ORDER BY {order}", [int(limit), int(offset), reader])
+        return _entries(rows.fetchall(), findings, is_ranked)
     if "unreviewed" in wanted:
         condition, params = _status_condition(wanted, findings, "coalesce(r.decided, 0)")
         sql = (
@@ -125,9 +133,13 @@ def worklist_page(
             f" JOIN study_priority p ON p.study_id = r.study_id WHERE r.reader = ? AND {condition}"
         )
     rows = db.execute(f"{sql} ORDER BY {order} LIMIT ? OFFSET ?", [reader, *params, int(limit), int(offset)])
+    return _entries(rows.fetchall(), findings, is_ranked)
+
+
+def _entries(rows: list[Any], findings: int, is_ranked: bool) -> list[WorklistEntry]:
     return [
         WorklistEntry(s, int(pos), status_for(int(d), findings), int(d), findings, float(p) if is_ranked else None)
-        for s, pos, p, d in rows.fetchall()
+        for s, pos, p, d in rows
     ]
 
 
@@ -156,17 +168,17 @@ class WorklistSnapshot(Sequence[WorklistEntry]):
         rows = db.execute(
             f"SELECT study_id, position, priority FROM study_priority p INDEXED BY {index} ORDER BY {order}"
         )
-        columns = tuple(zip(*rows.fetchall(), strict=True)) or ((), (), ())
-        self.ids: list[str] = list(columns[0])
-        self._positions: list[int] = list(columns[1])
-        self._priorities: list[float] = list(columns[2])
+        self._rows: list[tuple[str, int, float]] = rows.fetchall()
         self.decided: dict[str, int] = dict(
             db.execute("SELECT study_id, decided FROM reader_progress WHERE reader = ?", [reader]).fetchall()
         )
         self._index: dict[str, int] | None = None
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self._rows)
+
+    def study_id(self, i: int) -> str:
+        return self._rows[i][0]
 
     @overload
     def __getitem__(self, i: int) -> WorklistEntry: ...
@@ -174,20 +186,20 @@ class WorklistSnapshot(Sequence[WorklistEntry]):
     def __getitem__(self, i: slice) -> list[WorklistEntry]: ...
     def __getitem__(self, i: int | slice) -> WorklistEntry | list[WorklistEntry]:
         if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self.ids)))]
-        study_id = self.ids[i]
+            return [self[j] for j in range(*i.indices(len(self._rows)))]
+        study_id, position, priority = self._rows[i]
         n = self.decided.get(study_id, 0)
-        priority = self._priorities[i] if self.ranked else None
-        return WorklistEntry(study_id, self._positions[i], status_for(n, self.findings), n, self.findings, priority)
+        shown = priority if self.ranked else None
+        return WorklistEntry(study_id, position, status_for(n, self.findings), n, self.findings, shown)
 
     def status(self, i: int) -> str:
         """The status of the ``i``-th study (no entry built)."""
-        return status_for(self.decided.get(self.ids[i], 0), self.findings)
+        return status_for(self.decided.get(self._rows[i][0], 0), self.findings)
 
     def index_of(self, study_id: str | None) -> int:
         """Where ``study_id`` is in the order (-1: not in it)."""
         if self._index is None:
-            self._index = {s: i for i, s in enumerate(self.ids)}
+            self._index = {row[0]: i for i, row in enumerate(self._rows)}
         return -1 if study_id is None else self._index.get(study_id, -1)
 
     def set_decided(self, study_id: str, decided: int) -> None:
@@ -201,4 +213,9 @@ class WorklistSnapshot(Sequence[WorklistEntry]):
         """Studies per status and ``total`` (from the touched studies: no pass over every row)."""
         done = sum(1 for s, n in self.decided.items() if n >= self.findings and self.index_of(s) >= 0)
         started = sum(1 for s in self.decided if self.index_of(s) >= 0)
-        return {"unreviewed": len(self.ids) - started, "in_progress": started - done, "done": done, "total": len(self)}
+        return {
+            "unreviewed": len(self._rows) - started,
+            "in_progress": started - done,
+            "done": done,
+            "total": len(self),
+        }
