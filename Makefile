@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint
+.PHONY: setup demo test lint bundle
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -32,3 +32,9 @@ test: setup lint
 	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m pytest -q -p no:cacheprovider
 	# the core install (no extras, no torch) runs triage on an exported bundle
 	bash scripts/check_torch_free_triage.sh $(PY)
+
+# the review desktop as a PyInstaller one-folder app (napari, PySide6, onnxruntime; no torch) in
+# dist/radcurate-review/, then its smoke test (offscreen, on a fresh phantom project); docs/install.md
+bundle: setup
+	VENV=$(VENV) bash packaging/build.sh
+	bash packaging/smoke_test.sh
