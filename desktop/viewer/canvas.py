@@ -48,13 +48,36 @@ class DisplayVolume:
     scale: tuple[float, float, float]
     source: str = ""
     description: str = ""  # the series as the canvas names it (description, thickness)
+    slice_numbers: tuple[int, ...] = ()  # DICOM InstanceNumber per index along ``slice_axis``, if known
+    slice_axis: int = 0  # the napari axis (0: z, 1: y, 2: x) the acquired slices stack along
 
 
 def to_display(volume: Any, study_id: str = "", series_id: str = "", description: str = "") -> DisplayVolume:
     """Transpose an LPS ``(X, Y, Z)`` volume to napari's ``(Z, Y, X)`` (a copy, made off the UI thread)."""
     data = np.ascontiguousarray(np.asarray(volume.array).transpose(2, 1, 0))
     sx, sy, sz = (float(s) for s in volume.spacing)
-    return DisplayVolume(study_id, series_id, data, (sz, sy, sx), str(getattr(volume, "source", "")), description)
+    meta = getattr(volume, "metadata", None) or {}
+    numbers = tuple(int(n) for n in meta.get("instance_numbers") or ())
+    lps_axis = int(meta.get("instance_axis", 2))
+    if len(numbers) != data.shape[2 - lps_axis]:
+        numbers = ()  # not one number per slice (resampled, or a loader that does not say)
+    return DisplayVolume(
+        study_id, series_id, data, (sz, sy, sx), str(getattr(volume, "source", "")), description, numbers, 2 - lps_axis
+    )
+
+
+def camera_of(viewer: Any) -> Any:
+    """The viewer's camera: ``viewer.scene.camera`` from napari 0.9 (``viewer.camera`` warns there)."""
+    scene = getattr(viewer, "scene", None)
+    return scene.camera if scene is not None and hasattr(scene, "camera") else viewer.camera
+
+
+def _held_slicing(layer: Any) -> Any:
+    """napari's own guard that holds a layer's re-slicing (several setters in a row cut one slice)."""
+    import contextlib
+
+    hold = getattr(layer, "_block_refresh", None)  # napari private API (0.5–0.9): degrade to no hold
+    return hold() if callable(hold) else contextlib.nullcontext()
 
 
 class VolumeView:
@@ -68,6 +91,8 @@ class VolumeView:
         self.hand_window: WindowPreset | None = None  # a window the reader set: kept across cases
         self.study_id: str | None = None  # whose image is on screen (None: none)
         self.description = ""
+        self.slice_numbers: tuple[int, ...] = ()  # InstanceNumber per index along slice_axis (DICOM)
+        self.slice_axis = 0
         self.loading_study: str | None = None
         self.annotations = CanvasAnnotations(viewer)
         self._wheel_rest = 0.0  # wheel notches not yet turned into a slice
@@ -84,12 +109,15 @@ class VolumeView:
         """Show a case's volume at the middle slice of the reader's plane, zoom and window.
 
         ``window`` applies only when the reader has not set one by hand (then theirs stays).
+        The one image layer is reused: its data, scale, window and visibility change with napari's
+        re-slicing held back, then the middle slice is cut once (each of those setters would cut
+        and upload a slice of its own). When the new volume has the old one's extent the camera
+        (zoom and pan) stays as the reader left it; else the volume is fitted again at their zoom.
         """
         first = self.layer is None or self.layer not in self.viewer.layers
-        if not first and self._fitted_zoom:
-            self._relative_zoom = self.viewer.camera.zoom / self._fitted_zoom  # the reader's zoom, kept
         window = self.hand_window or window
         limits = window.contrast_limits
+        same_extent = False
         if first:
             self.layer = self.viewer.add_image(
                 volume.data,
@@ -101,18 +129,24 @@ class VolumeView:
             )
             self.layer.contrast_limits_range = CONTRAST_RANGE
             self.install()
-        else:  # each napari setter re-slices; skip the ones that change nothing
-            if tuple(self.layer.scale) != tuple(volume.scale):
-                self.layer.scale = volume.scale
-            self.layer.data = volume.data
+        else:
+            layer = self.layer
+            same_extent = tuple(layer.data.shape) == volume.data.shape and tuple(layer.scale) == tuple(volume.scale)
+            if not same_extent and self._fitted_zoom:
+                self._relative_zoom = camera_of(self.viewer).zoom / self._fitted_zoom  # the reader's zoom, kept
+            with _held_slicing(layer):
+                if tuple(layer.scale) != tuple(volume.scale):
+                    layer.scale = volume.scale
+                layer.data = volume.data
+                if tuple(layer.contrast_limits) != limits:
+                    layer.contrast_limits = limits
         self.layer.metadata["study_id"] = volume.study_id
         self.layer.metadata["series_id"] = volume.series_id
         self.clear_measurements()
         self.study_id, self.description, self.loading_study = volume.study_id, volume.description, None
+        self.slice_numbers, self.slice_axis = volume.slice_numbers, volume.slice_axis
         self.window = window
-        if tuple(self.layer.contrast_limits) != window.contrast_limits:
-            self.layer.contrast_limits = window.contrast_limits
-        self.set_view(self.view, keep_zoom=True)
+        self.set_view(self.view, keep_zoom=True, keep_camera=same_extent, reslice=not first)
 
     def show_loading(self, study_id: str) -> None:
         """The case's image is not here yet: hide the previous one and say so on the canvas."""
@@ -146,27 +180,40 @@ class VolumeView:
         return self.study_id
 
     # ------------------------------------------------------------------ views and windows
-    def set_view(self, name: str, *, keep_zoom: bool = False) -> None:
-        """Axial, coronal or sagittal, at the middle slice, fitted to the canvas (or the kept zoom)."""
+    def set_view(self, name: str, *, keep_zoom: bool = False, keep_camera: bool = False, reslice: bool = False) -> None:
+        """Axial, coronal or sagittal, at the middle slice, fitted to the canvas (or the kept zoom).
+
+        ``keep_camera``: the plane and extent are what the camera shows already (a case switch
+        between volumes of one size): zoom and pan stay. ``reslice``: the layer's data changed
+        with slicing held back (:meth:`show`), so cut the slice even if the point stays.
+        """
         order, orientation = VIEWS[name]
+        same_plane = name == self.view and tuple(self.viewer.dims.order) == order
         self.view = name
         if self.layer is None:
             return
         if self.loading_study is None and not self.layer.visible:
-            self.layer.visible = True  # napari re-slices on every set, changed or not
+            with _held_slicing(self.layer):
+                self.layer.visible = True  # napari re-slices on every set, changed or not
+            reslice = True
         if self.viewer.dims.ndisplay != 2:
             self.viewer.dims.ndisplay = 2
         if tuple(self.viewer.dims.order) != order:
             self.viewer.dims.order = order
-        if tuple(self.viewer.camera.orientation2d) != orientation:
-            self.viewer.camera.orientation2d = orientation
+        if tuple(camera_of(self.viewer).orientation2d) != orientation:
+            camera_of(self.viewer).orientation2d = orientation
         axis = order[0]
         n = self.layer.data.shape[axis]
-        self.viewer.dims.set_point(axis, (n - 1) / 2 * self.layer.scale[axis])
-        self.viewer.reset_view()
-        self._fitted_zoom = self.viewer.camera.zoom
-        if keep_zoom and self._relative_zoom is not None:
-            self.viewer.camera.zoom = self.viewer.camera.zoom * self._relative_zoom
+        middle = (n - 1) / 2 * self.layer.scale[axis]
+        before = self.viewer.dims.current_step
+        self.viewer.dims.set_point(axis, middle)
+        if reslice and self.viewer.dims.current_step == before:
+            self.layer.refresh()  # the point did not move, so napari did not cut the new data's slice
+        if not (keep_camera and same_plane and self._fitted_zoom is not None):
+            self.viewer.reset_view()
+            self._fitted_zoom = camera_of(self.viewer).zoom
+            if keep_zoom and self._relative_zoom is not None:
+                camera_of(self.viewer).zoom = camera_of(self.viewer).zoom * self._relative_zoom
         self._wheel_rest = 0.0
         self._annotate()
 
@@ -213,6 +260,13 @@ class VolumeView:
         index, total = self.slice_index()
         number = total - index if self.view == "axial" else index + 1  # z grows to the head in LPS
         return number, total
+
+    def instance_number(self) -> int | None:
+        """The DICOM InstanceNumber of the slice shown, when the plane shown is the acquired one."""
+        if self.layer is None or not self.slice_numbers or self.viewer.dims.not_displayed[0] != self.slice_axis:
+            return None
+        index, _ = self.slice_index()
+        return self.slice_numbers[index] if 0 <= index < len(self.slice_numbers) else None
 
     def hu_at(self, world_position: Any) -> float | None:
         """HU of the voxel under a world-coordinate position, or None outside the volume."""
@@ -267,7 +321,7 @@ class VolumeView:
         if delta == 0:
             return
         if "Control" in event.modifiers:
-            viewer.camera.zoom = viewer.camera.zoom * (1.15**delta)
+            camera_of(viewer).zoom = camera_of(viewer).zoom * (1.15**delta)
         elif not event.modifiers:
             if self._wheel_rest * delta < 0:
                 self._wheel_rest = 0.0  # turned back: start counting again
@@ -302,6 +356,9 @@ class VolumeView:
         hu = self.hu_at(self.viewer.cursor.position)
         number, total = self.slice_position()
         where = f"{self.view} slice {number}/{total}"
+        instance = self.instance_number()
+        if instance is not None:
+            where += f" (Im {instance})"
         readout = f"HU {hu:.0f} · {where}" if hu is not None else where
         self.viewer.status = f"{self.message}   ·   {readout}" if self.message else readout
 
@@ -323,7 +380,9 @@ class VolumeView:
         window = self.window
         name = window.name if window.name in PRESETS else "custom"
         series = f"{self.description}\n" if self.description else ""
-        where = f"{self.view} {number}/{total}   W {window.width:.0f} L {window.level:.0f} ({name})"
+        instance = self.instance_number()
+        image = f" · Im {instance}" if instance is not None else ""  # the DICOM InstanceNumber, as PACS shows it
+        where = f"{self.view} {number}/{total}{image}   W {window.width:.0f} L {window.level:.0f} ({name})"
         return f"{self.study_id}\n{series}{where}"
 
     def _annotate(self) -> None:

@@ -105,6 +105,8 @@ class MeasureTool:
 
     # ------------------------------------------------------------------ mouse
     def _drag(self, viewer: Any, event: Any):  # a napari drag generator
+        from radcurate.desktop.viewer.canvas import camera_of
+
         ct = self.view.layer
         if event.button != 1 or ct is None or self.view.showing is None:
             return
@@ -116,7 +118,7 @@ class MeasureTool:
         start = np.asarray(event.position, dtype=float)
         if kind != "click":
             event.handled = True
-            viewer.camera.mouse_pan = False
+            camera_of(viewer).mouse_pan = False
         index: int | None = None
         end = start
         yield
@@ -132,7 +134,7 @@ class MeasureTool:
                 if self.on_crosshair is not None:
                     self.on_crosshair(tuple(float(v) for v in end))
             return
-        viewer.camera.mouse_pan = True
+        camera_of(viewer).mouse_pan = True
         self._draw(kind, start, end, index)
         self._say(self.measure(kind, start, end))
         event.handled = True

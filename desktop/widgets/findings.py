@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt
-from qtpy.QtGui import QBrush, QColor, QFont
+from qtpy.QtCore import Qt
+from qtpy.QtGui import QBrush, QColor, QFont, QStandardItem, QStandardItemModel
 from qtpy.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from radcurate.desktop.session import FindingRow, ReviewSession, SessionEvent
@@ -66,82 +66,112 @@ def others_text(row: FindingRow) -> str:
     return ", ".join(f"{r}: {STATE_TEXT[s]}" for r, s in differ.items())
 
 
-class FindingsModel(QAbstractTableModel):
+def _cells(row: FindingRow, letter: str, one_source: str | None) -> list[dict[int, Any]]:
+    """What each column of ``row`` shows, by Qt role (display text, colour, font, tooltip)."""
+    display, fore, tip = Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole
+    if row.score is None:
+        score = "—"
+    else:
+        score = f"{row.score:.2f}" if row.decision is not None else "·"  # blind until decided
+    cells: list[dict[int, Any]] = [
+        {display: letter, Qt.ItemDataRole.TextAlignmentRole: int(Qt.AlignmentFlag.AlignCenter)},
+        {display: row.finding, tip: row.finding},
+        {display: silver_text(row, with_source=one_source is None)},
+        {display: score, tip: SCORE_HELP},
+        {display: decision_text(row)},
+        {display: others_text(row)},
+    ]
+    if row.silver_state is not None:
+        cells[2][fore] = STATE_COLOUR[row.silver_state]
+    if row.silver is not None and row.silver.evidence:
+        cells[2][tip] = f"evidence: “{row.silver.evidence}”"
+    if row.decision is not None:
+        cells[4][fore] = STATE_COLOUR[row.decision]
+        cells[4][Qt.ItemDataRole.FontRole] = "bold"
+    if row.decision_id is not None:
+        cells[4][tip] = f"saved as decision #{row.decision_id}"
+    if row.others:
+        cells[5][tip] = "\n".join(f"{r}: {STATE_TEXT[s]}" for r, s in row.others.items())
+    return cells
+
+
+class FindingsModel(QStandardItemModel):
+    """The findings table's cells, held by Qt (C++): painting and the header's fit-to-contents ask
+    Qt's items, never Python, so a repaint costs no Python call per cell. A case switch or a
+    decision sets only the cells whose text, colour or tooltip changed."""
+
     def __init__(self, session: ReviewSession, letters: dict[str, str] | None = None):
-        super().__init__()
+        super().__init__(0, len(COLUMNS))
         self.session = session
         self.letters = letters or {}
+        self._shown: list[list[dict[int, Any]]] = []  # what each item holds now, by role
+        self._source: str | None | bool = False  # the silver source named in the header
+        for column, name in enumerate(COLUMNS):
+            header = QStandardItem(name)
+            tip = {"score": SCORE_HELP, "others": OTHERS_HELP}.get(name)
+            if tip:
+                header.setToolTip(tip)
+            self.setHorizontalHeaderItem(column, header)
+        self._bold = QFont()
+        self._bold.setBold(True)
 
     def reload(self) -> None:
-        self.beginResetModel()
-        self.endResetModel()
+        """A new case: every row's cells (only those that differ from the last case are set)."""
+        rows = self.session.rows
+        if self.rowCount() != len(rows):
+            self.setRowCount(len(rows))
+            self._shown = [[{} for _ in COLUMNS] for _ in rows]
+            for r in range(len(rows)):
+                for c in range(len(COLUMNS)):
+                    item = QStandardItem()
+                    item.setEditable(False)
+                    self.setItem(r, c, item)
+        source = self.one_source()
+        if source != self._source:
+            self._source = source
+            self.horizontalHeaderItem(COLUMNS.index("silver")).setText(f"silver ({source})" if source else "silver")
+        self._fill(range(len(rows)), source)
 
     def decisions_changed(self) -> None:
-        """Only the decision columns changed (yours, the score now unblinded, others): repaint them."""
-        if self.session.rows:
-            first = COLUMNS.index("score")
-            self.dataChanged.emit(self.index(0, first), self.index(len(self.session.rows) - 1, len(COLUMNS) - 1))
+        """Decisions were saved: refresh the cells they change (yours, the score now unblinded, others)."""
+        self._fill(range(len(self.session.rows)), self._source or None)
 
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt signature
-        return 0 if parent.isValid() else len(self.session.rows)
+    def _fill(self, indexes: range, source: str | None) -> None:
+        """Set the cells that changed with the model's signals held, then tell the view once:
+        one ``dataChanged`` per item would re-lay out the table up to a hundred times."""
+        rows = self.session.rows
+        changed: list[tuple[int, int]] = []
+        self.blockSignals(True)
+        try:
+            for r in indexes:
+                row = rows[r]
+                for c, cell in enumerate(_cells(row, self.letters.get(row.finding, ""), source)):
+                    if cell != self._shown[r][c]:
+                        self._set(self.item(r, c), self._shown[r][c], cell)
+                        self._shown[r][c] = cell
+                        changed.append((r, c))
+        finally:
+            self.blockSignals(False)
+        if changed:
+            top, bottom = min(r for r, _ in changed), max(r for r, _ in changed)
+            left, right = min(c for _, c in changed), max(c for _, c in changed)
+            self.dataChanged.emit(self.index(top, left), self.index(bottom, right))
 
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return len(COLUMNS)
+    def _set(self, item: QStandardItem, old: dict[int, Any], new: dict[int, Any]) -> None:
+        for role in old.keys() | new.keys():
+            value = new.get(role)
+            if value == old.get(role):
+                continue
+            if role == Qt.ItemDataRole.ForegroundRole and value is not None:
+                value = QBrush(QColor(value))
+            elif role == Qt.ItemDataRole.FontRole and value is not None:
+                value = self._bold
+            item.setData(value, role)
 
     def one_source(self) -> str | None:
         """The label source when every labelled row has the same one (then the header names it)."""
         sources = {r.source for r in self.session.rows if r.silver is not None}
         return sources.pop() if len(sources) == 1 else None
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            source = self.one_source() if COLUMNS[section] == "silver" else None
-            return f"silver ({source})" if source else COLUMNS[section]
-        if role == Qt.ItemDataRole.ToolTipRole and orientation == Qt.Orientation.Horizontal:
-            return {"score": SCORE_HELP, "others": OTHERS_HELP}.get(COLUMNS[section])
-        return None
-
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        row = self.session.rows[index.row()]
-        column = COLUMNS[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            if column == "key":
-                return self.letters.get(row.finding, "")
-            if column == "finding":
-                return row.finding
-            if column == "silver":
-                return silver_text(row, with_source=self.one_source() is None)
-            if column == "score":
-                if row.score is None:
-                    return "—"
-                return f"{row.score:.2f}" if row.decision is not None else "·"  # blind until decided
-            if column == "others":
-                return others_text(row)
-            return decision_text(row)
-        if role == Qt.ItemDataRole.ForegroundRole:
-            state = {"silver": row.silver_state, "your decision": row.decision}.get(column)
-            if state is not None:
-                return QBrush(QColor(STATE_COLOUR[state]))
-        if role == Qt.ItemDataRole.TextAlignmentRole and column == "key":
-            return int(Qt.AlignmentFlag.AlignCenter)
-        if role == Qt.ItemDataRole.FontRole and column == "your decision" and row.decision is not None:
-            font = QFont()
-            font.setBold(True)
-            return font
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column == "finding":
-                return row.finding
-            if column == "silver" and row.silver is not None and row.silver.evidence:
-                return f"evidence: “{row.silver.evidence}”"
-            if column == "your decision" and row.decision_id is not None:
-                return f"saved as decision #{row.decision_id}"
-            if column == "score":
-                return SCORE_HELP
-            if column == "others" and row.others:
-                return "\n".join(f"{r}: {STATE_TEXT[s]}" for r, s in row.others.items())
-        return None
 
 
 class FindingsWidget(QWidget):
@@ -197,6 +227,10 @@ class FindingsWidget(QWidget):
         )
 
     def _select(self) -> None:
-        if self.session.rows:
+        """Select the session's finding (a case switch and its selection event ask twice: once is enough)."""
+        if not self.session.rows:
+            return
+        current = self.table.selectionModel().selectedRows()
+        if [i.row() for i in current] != [self.session.selected]:
             self.table.selectRow(self.session.selected)
-            self.table.scrollTo(self.model.index(self.session.selected, 0))
+        self.table.scrollTo(self.model.index(self.session.selected, 0))

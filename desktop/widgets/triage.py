@@ -52,6 +52,7 @@ class TriageWidget(QWidget):
         self.session = session
         self.project = session.project
         self._worker: Any = None
+        self._refresh_pending = False
         self.state = QLabel()
         self.state.setWordWrap(True)
         self.bundles = QComboBox()
@@ -102,8 +103,19 @@ class TriageWidget(QWidget):
 
     def _on_session(self, event: SessionEvent) -> None:
         if event.kind == "case":
-            self.table.setRowCount(0)
+            self.table.setRowCount(0)  # another case's scores never stay beside this one
+            if not self._refresh_pending:  # the bundle folder is looked at after the switch is drawn
+                from qtpy.QtCore import QTimer
+
+                self._refresh_pending = True
+                QTimer.singleShot(0, self._deferred_refresh)
+
+    def _deferred_refresh(self) -> None:
+        self._refresh_pending = False
+        try:
             self.refresh()
+        except RuntimeError:  # the dock was deleted (window closed) before the timer ran
+            pass
 
     def _ask(self) -> None:
         text = self.question.text().strip()

@@ -30,7 +30,10 @@ from radcurate.plugins.loaders.dicom.grouping import HEADER_KEYWORDS, scan_file
 from radcurate.plugins.loaders.dicom.values import number
 from radcurate.plugins.loaders.hounsfield import exact_int16, rescale_to_hu
 
-_READ_KEYWORDS = [*HEADER_KEYWORDS, "PatientID", "RescaleSlope", "RescaleIntercept", "PixelPaddingValue"]
+_READ_KEYWORDS = [
+    *HEADER_KEYWORDS,
+    *("PatientID", "RescaleSlope", "RescaleIntercept", "PixelPaddingValue", "InstanceNumber", "ConvolutionKernel"),
+]
 READ_TAGS = sorted({int(t) for t in map(tag_for_keyword, _READ_KEYWORDS) if t is not None})
 
 

@@ -46,7 +46,7 @@ from radcurate.plugins.loaders.dicom.screening import (
     check_decodable,
     transfer_syntax,
 )
-from radcurate.plugins.loaders.dicom.values import number
+from radcurate.plugins.loaders.dicom.values import number, texts
 from radcurate.plugins.loaders.dicom.values import text as header_text
 from radcurate.plugins.loaders.hounsfield import exact_int16
 
@@ -86,6 +86,7 @@ def _metadata(ds: Dataset, warnings: list[str], files: int) -> dict[str, Any]:
         "accession_number": text("AccessionNumber"),
         "patient_id": text("PatientID"),
         "series_description": text("SeriesDescription"),
+        "convolution_kernel": " ".join(texts(ds, "ConvolutionKernel")),  # e.g. B30f, LUNG: the series picker
         "sop_class_uid": text("SOPClassUID"),
         "slice_thickness": number(ds, "SliceThickness"),
         "files": files,
@@ -219,6 +220,24 @@ class DicomSeriesLoader:
                 hu, [sorted_planes[i] for i in kept], stack.regrid
             )
             hu = exact_int16(regridded)
+        else:
+            extra.update(_instance_numbers([headers[i] for i in kept], affine))
         # stored[slice, row, column] → voxel (column, row, slice), the order the affine describes.
         array, affine = to_lps(hu.transpose(2, 1, 0), affine)
         return headers[0], array, affine, warnings, dropped, extra
+
+
+def _instance_numbers(headers: list[Dataset], affine: np.ndarray) -> dict[str, Any]:
+    """Each slice's InstanceNumber in the canonical layout, for a viewer to show it as PACS does.
+
+    ``instance_numbers[i]`` belongs to LPS index ``i`` along ``instance_axis`` (0: x, 1: y, 2: z);
+    the slices are sorted by position, never by this number (scanners and anonymisers number
+    freely). Empty when a slice has none or the stack was resampled (no slice is one file then).
+    """
+    found = [number(h, "InstanceNumber") for h in headers]
+    if not found or any(n is None for n in found):
+        return {}
+    marker = np.asarray([int(n) for n in found if n is not None], dtype=np.int64).reshape(1, 1, -1)
+    oriented, _ = to_lps(marker, affine)  # the same flips and transposition as the voxels get
+    axis = int(np.argmax(oriented.shape)) if len(found) > 1 else int(np.abs(affine[:3, 2]).argmax())
+    return {"instance_numbers": [int(v) for v in oriented.reshape(-1)], "instance_axis": axis}
