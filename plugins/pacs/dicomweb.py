@@ -10,7 +10,7 @@ off: the engine retries whole series with backoff, the same for every protocol.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from radcurate.engine.contracts.pacs import (
 from radcurate.engine.errors import InputError
 
 TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
+QIDO_PAGE = 500  # results asked per QIDO-RS request (a server may send fewer: paging goes on until none are new)
 SERIES_FIELDS = ("Modality", "SeriesDescription", "SeriesNumber", "NumberOfSeriesRelatedInstances", "AccessionNumber")
 
 
@@ -106,12 +107,22 @@ class DicomWebClient:
         study_uids = list(query.study_uids)
         if query.filters:
             with self._talking("the study query (QIDO-RS)"):
-                found = self._client.search_for_studies(search_filters=dict(query.filters), get_remaining=True)
+                found = _paged(
+                    lambda limit, offset: self._client.search_for_studies(
+                        search_filters=dict(query.filters), limit=limit, offset=offset
+                    ),
+                    "0020000D",
+                )
             study_uids += [uid for uid in (_text(s, "0020000D") for s in found) if uid and uid not in study_uids]
         series: list[RemoteSeries] = []
         for study_uid in study_uids:
             with self._talking(f"the series query of study {study_uid} (QIDO-RS)"):
-                rows = self._client.search_for_series(study_uid, fields=SERIES_FIELDS, get_remaining=True)
+                rows = _paged(
+                    lambda limit, offset, uid=study_uid: self._client.search_for_series(
+                        uid, fields=SERIES_FIELDS, limit=limit, offset=offset
+                    ),
+                    "0020000E",
+                )
             for row in rows:
                 count = _value(row, "00201209")
                 if count is None:  # the completeness check needs the count: ask for the instances instead
@@ -132,8 +143,11 @@ class DicomWebClient:
 
     def _count_instances(self, study_uid: str, series_uid: str) -> int | None:
         with self._talking(f"the instance query of series {series_uid} (QIDO-RS)"):
-            found = self._client.search_for_instances(
-                study_uid, series_uid, fields=("SOPInstanceUID",), get_remaining=True
+            found = _paged(
+                lambda limit, offset: self._client.search_for_instances(
+                    study_uid, series_uid, fields=("SOPInstanceUID",), limit=limit, offset=offset
+                ),
+                "00080018",
             )
         return len(found) if found else None
 
@@ -159,6 +173,25 @@ class DicomWebClient:
 
     def close(self) -> None:
         self._session.close()
+
+
+def _paged(search: Callable[[int, int], list[dict[str, Any]]], key: str) -> list[dict[str, Any]]:
+    """All results of a QIDO-RS search, a page at a time (``limit``/``offset``).
+
+    dicomweb-client's ``get_remaining`` asks until an empty page, which never comes from a server
+    that ignores ``offset`` (Orthanc 1.10's plugin, for study queries with filters: it loops
+    forever); here an empty page or a page with nothing new ends the search. A server may cap a
+    page below ``limit``, so a short page does not end it.
+    """
+    results: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    while True:
+        page = search(QIDO_PAGE, len(results))
+        fresh = [row for row in page if _text(row, key) not in seen]
+        seen.update(_text(row, key) for row in fresh)
+        results.extend(fresh)
+        if not fresh:
+            return results
 
 
 def _is_network(exc: OSError) -> bool:
