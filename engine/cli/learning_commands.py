@@ -86,6 +86,8 @@ def train(
             bar.update(task, completed=done, total=total, note=message)
 
         model = run_train(project, request, job_id=job, resume=resume, on_progress=on_progress)
+        if model is not None and os.environ.get("RANK", "0") == "0":
+            project.refresh_priorities()  # its scores are in: store each study's review priority now
     if os.environ.get("RANK", "0") != "0":
         return  # under torchrun only rank 0 reports (it alone registers the model)
     if model is None:
@@ -195,5 +197,6 @@ def score(
     with Project.open(directory) as project, _bar() as bar:
         task = bar.add_task("score", total=None, note="")
         rows = score_all(project, model, on_progress=lambda d, t: bar.update(task, completed=d, total=t))
+        project.refresh_priorities()  # the new scores: store each study's review priority now
     if as_json:
         print_json({"model": model, "score_rows": rows})

@@ -148,7 +148,7 @@ class Project(RunningMixin, WorklistMixin, PacsMixin):
         """Counts of everything in the project (the ``status --json`` document)."""
         return {
             **summary.counts(self.db),
-            "unresolved": len(consensus.unresolved(self.db)),
+            "unresolved": self._unresolved(),  # stored with the priorities (engine/review/priorities.py)
             "findings": len(self.vocabulary),
             "path": str(self.path),
         }

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import sqlite_utils
 
-from radcurate.engine.review import priorities, worklist
+from radcurate.engine.review import consensus, priorities, worklist
 from radcurate.engine.review.ranking import RankedStudy
 from radcurate.engine.review.worklist import WorklistEntry, WorklistSnapshot
 from radcurate.engine.vocabulary import Vocabulary
@@ -31,6 +31,11 @@ class WorklistMixin:
     def refresh_priorities(self) -> int:
         """Recompute the stored priority of every study whose inputs changed; returns how many."""
         return priorities.refresh(self.db, self.vocabulary)
+
+    def _unresolved(self) -> int:
+        """How many (study, finding) readers disagree on, unadjudicated: stored, else computed now."""
+        stored = priorities.unresolved_count(self.db, self.vocabulary)
+        return len(consensus.unresolved(self.db)) if stored is None else stored
 
     def _priorities_after_decision(self, study_id: str) -> None:
         """The decided study's stored priority and status, right after its commit (milliseconds)."""

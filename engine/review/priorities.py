@@ -157,3 +157,16 @@ def stored_rank(
         ).fetchall()
         rows += [RankedStudy(s, float(p), _reasons(r), True, int(pos)) for s, p, r, pos in tail]
     return rows
+
+
+def unresolved_count(db: sqlite_utils.Database, findings: Sequence[str]) -> int | None:
+    """Readers' disagreements nobody adjudicated, from the stored rows (``None`` while a refresh is
+    due). A disagreement weighs 1.0, so only studies with a priority of 1 or more are read."""
+    if pending(db, findings):
+        return None
+    row = db.execute(
+        "SELECT count(*) FROM study_priority p INDEXED BY study_priority_order, json_each(p.reasons) j"
+        " WHERE p.priority >= ? AND json_extract(j.value, '$[1]') = 'readers'",
+        [ranking.WEIGHTS["readers"]],
+    ).fetchone()
+    return int(row[0])

@@ -25,6 +25,11 @@ from radcurate.engine.store.database import utc_now
 from radcurate.engine.vocabulary import LabelState
 
 KINDS = ("extractor", "reference")
+# A study whose labels change is marked for the ranking's stored priorities (migration m010;
+# engine/review/priorities.py): once per study here, not per label row.
+MARK_FOR_RANKING = (
+    "INSERT INTO priority_dirty (study_id) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM priority_dirty WHERE study_id = ?)"
+)
 # SQL condition: the label ``l`` was made from the study's report text as it is now (not stale).
 CURRENT = " AND l.report_sha256 IS (SELECT r.sha256 FROM reports r WHERE r.id = l.study_id)"
 
@@ -228,6 +233,7 @@ def replace_study_labels(
         "DELETE FROM silver_labels WHERE study_id = ? AND source = ? AND report_sha256 IS ?",
         (study_id, source, report_sha256),
     ).rowcount
+    conn.execute(MARK_FOR_RANKING, (study_id, study_id))
     if removed != len(labels):  # the maintained count ``status`` reads (migration m009)
         conn.execute(
             "UPDATE label_sources SET label_count = label_count + ? WHERE name = ?", (len(labels) - removed, source)
@@ -280,6 +286,7 @@ def replace_many(
         "DELETE FROM silver_labels WHERE study_id = ? AND source = ? AND report_sha256 IS ?",
         [(study_id, source, sha) for study_id, sha, _ in items],
     ).rowcount
+    conn.executemany(MARK_FOR_RANKING, [(study_id, study_id) for study_id, _, _ in items])
     now = utc_now()
     rows = [
         (
@@ -310,6 +317,11 @@ def replace_many(
 def delete_source_labels(conn: sqlite3.Connection, source: str) -> int:
     """Remove every label of a source (a reference re-import replaces the file's labels wholesale)."""
     conn.execute("UPDATE label_sources SET label_count = 0 WHERE name = ?", (source,))
+    conn.execute(
+        "INSERT INTO priority_dirty (study_id) SELECT DISTINCT l.study_id FROM silver_labels l WHERE l.source = ?"
+        " AND NOT EXISTS (SELECT 1 FROM priority_dirty d WHERE d.study_id = l.study_id)",
+        (source,),
+    )
     return int(conn.execute("DELETE FROM silver_labels WHERE source = ?", (source,)).rowcount or 0)
 
 

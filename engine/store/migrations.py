@@ -384,13 +384,14 @@ def m009_scale(db: sqlite_utils.Database) -> None:
 
 
 #: Writes that can change a study's review priority mark it in ``priority_dirty`` (m010); the
-#: ranking (engine/review/priorities.py) recomputes marked studies and clears their marks.
+#: ranking (engine/review/priorities.py) recomputes marked studies and clears their marks. Silver
+#: labels are inserted and deleted only by engine/store/labels.py, which marks once per study and
+#: batch (a trigger per label row tripled the cost of writing 1.8M labels); any other change to a
+#: label row is caught here.
 PRIORITY_TRIGGERS = {
     "priority_dirty_study": "AFTER INSERT ON studies BEGIN {mark} (NEW.id); END",
     "priority_dirty_report_new": "AFTER INSERT ON reports BEGIN {mark} (NEW.study_id); END",
     "priority_dirty_report_text": "AFTER UPDATE OF sha256 ON reports BEGIN {mark} (NEW.study_id); END",
-    "priority_dirty_label_new": "AFTER INSERT ON silver_labels BEGIN {mark} (NEW.study_id); END",
-    "priority_dirty_label_gone": "AFTER DELETE ON silver_labels BEGIN {mark} (OLD.study_id); END",
     "priority_dirty_label_change": (
         "AFTER UPDATE ON silver_labels BEGIN {mark} (NEW.study_id); {mark} (OLD.study_id); END"
     ),

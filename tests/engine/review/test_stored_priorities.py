@@ -67,8 +67,10 @@ def test_stored_priorities_equal_the_on_read_ranking_after_scoring_and_decisions
     project.decide("s1", "Emphysema", "absent", reader="C")  # readers disagree: s1 goes up
     _same(project, reader="A")
     assert project.ranked_worklist(limit=1)[0].study_id == "s1"
+    assert project.status()["unresolved"] == 1  # read from the stored reasons
     project.undo(reader="C")
     _same(project)
+    assert project.status()["unresolved"] == 0
 
     # a newer model with a measured AUC replaces the old one's say everywhere (the fingerprint)
     _score(project, "supervised", {("s5", "Cardiomegaly"): 0.99}, auc=0.8)
