@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from radcurate.desktop.case_flags import CaseFlagKeys
 from radcurate.desktop.session import ReviewSession, SessionEvent
 from radcurate.desktop.viewer.canvas import DisplayVolume, VolumeView
 from radcurate.desktop.viewer.focus import KeyRouter
@@ -29,7 +30,7 @@ from radcurate.desktop.widgets.report import ReportWidget
 from radcurate.desktop.widgets.series import SeriesPicker
 from radcurate.desktop.widgets.triage import TriageWidget
 from radcurate.desktop.widgets.worklist import WorklistWidget
-from radcurate.desktop.window import CloseWatch, quiet_menu_shortcuts, restore_menu_shortcuts, tabify
+from radcurate.desktop.window import CloseWatch, DockSizes, quiet_menu_shortcuts, restore_menu_shortcuts, tabify
 from radcurate.engine.errors import RadcurateError
 from radcurate.engine.project import Project
 from radcurate.engine.vocabulary import LabelState
@@ -80,6 +81,7 @@ class ReviewApp:
         self.auto_window = True
         self.shown_study: str | None = None  # the study whose volume is on screen (or known to have none)
         self.session.blocked = self.loading_reason
+        self.flags = CaseFlagKeys(self.session)
         self._closed = False
         self._opened_at: tuple[str | None, int] = (None, -1)
         self._log_fd = os.open(saved_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if saved_log else None
@@ -148,6 +150,7 @@ class ReviewApp:
 
         sizes()
         QTimer.singleShot(0, sizes)
+        self.dock_sizes = DockSizes(qt_window, self.docks)
 
     # ------------------------------------------------------------------ start / stop
     def start(self, study_id: str | None = None) -> None:
@@ -195,12 +198,16 @@ class ReviewApp:
             return
         self._closed = True
         self._close_watch.remove()
+        self.dock_sizes.remove()
         restore_menu_shortcuts(self._menu_shortcuts)
         self.router.remove()
         self.keys.unbind()
         self._unsubscribe()
         if self.volume_view is not None:
             self.volume_view.uninstall()
+        if self.linked is not None:
+            self.linked.crosshair.remove()
+        self.flags.remove()
         self.jobs.stop()
         self.prefetcher.clear()
         if self._log_fd is not None:
@@ -233,7 +240,8 @@ class ReviewApp:
             "undo": s.undo,
             "not_mentioned_rest": s.not_mentioned_rest,
             "note": self.open_note,
-            "skip_case": s.next_open_case,
+            "skip_case": self.flags.skip,
+            "flag_case": self.flags.toggle,
             "next_finding": lambda: s.move(+1),
             "previous_finding": lambda: s.move(-1),
             "first_finding": lambda: s.select(0),
@@ -333,6 +341,8 @@ class ReviewApp:
             self.say(event.message)
         elif event.kind == "message":
             self.say(event.message)
+        elif event.kind == "flag":
+            self.findings.show_flag(self.flags.flagged, self.flags.note)
 
     def _log_saved(self, event: SessionEvent) -> None:
         if self._log_fd is None:

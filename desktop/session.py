@@ -104,6 +104,10 @@ class ReviewSession:
     def _say(self, message: str) -> None:
         self._emit("message", message=message)
 
+    def announce(self, kind: str, message: str = "") -> None:
+        """Tell the listeners (a helper beside the session: desktop/case_flags.py's ``flag`` event)."""
+        self._emit(kind, message=message)
+
     # ------------------------------------------------------------------ worklist
     def refresh_worklist(self) -> list[WorklistEntry]:
         """Reload the reader's worklist from the store, highest priority first."""

@@ -78,3 +78,74 @@ def restore_menu_shortcuts(cleared: list[tuple[Any, Any]]) -> None:
             action.setShortcut(shortcut)
         except RuntimeError:  # the window is gone
             pass
+
+
+class DockSizes:
+    """Docks that recover after the window shrinks and grows back.
+
+    Qt squeezes the docks when the window shrinks, but hands the room back to the canvas when it
+    grows, so the findings table stays cut short. Just before the window first shrinks (the
+    event filter runs before Qt lays out the new size), the visible docks' sizes are recorded;
+    once the window is back to that size (a short pause after the last resize, so a drag
+    is not fought), they are set again. A dock the reader resized by hand keeps the size it had
+    when the window began to shrink.
+    """
+
+    def __init__(self, window: Any, docks: list[Any], settle_ms: int = 150):
+        from qtpy.QtCore import QEvent, QObject, QTimer
+
+        self.window = window
+        self.docks = docks
+        self.saved: tuple[Any, list[tuple[Any, int, int]]] | None = None
+        self.timer = QTimer(window)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(settle_ms)
+        self.timer.timeout.connect(self.restore)
+        owner = self
+
+        class Filter(QObject):
+            def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 - Qt override
+                if event.type() == QEvent.Type.Resize and watched is window:
+                    owner._resized(event.oldSize(), event.size())
+                return False
+
+        self.filter = Filter(window)
+        window.installEventFilter(self.filter)
+
+    def _shown(self) -> list[Any]:
+        return [d for d in self.docks if d.isVisible() and not d.isFloating() and d.width() > 0]
+
+    def _resized(self, old: Any, new: Any) -> None:
+        if not old.isValid() or old.width() <= 0:
+            return
+        if new.width() < old.width() or new.height() < old.height():
+            if self.saved is None or (old.width() >= self.saved[0].width() and old.height() >= self.saved[0].height()):
+                self.saved = (old, [(d, d.width(), d.height()) for d in self._shown()])
+        else:
+            self.timer.start()
+
+    def restore(self) -> bool:
+        """Give the docks their sizes back if the window is as large as when they were recorded."""
+        from qtpy.QtCore import Qt
+
+        if self.saved is None:
+            return False
+        size, sizes = self.saved
+        now = self.window.size()
+        if now.width() < size.width() or now.height() < size.height():
+            return False
+        self.saved = None
+        docks = [(d, w, h) for d, w, h in sizes if d.isVisible() and not d.isFloating()]
+        try:
+            self.window.resizeDocks([d for d, _, _ in docks], [w for _, w, _ in docks], Qt.Orientation.Horizontal)
+            self.window.resizeDocks([d for d, _, _ in docks], [h for _, _, h in docks], Qt.Orientation.Vertical)
+        except (RuntimeError, ValueError):  # a dock deleted or not the window's own
+            return False
+        return True
+
+    def remove(self) -> None:
+        self.timer.stop()
+        try:
+            self.window.removeEventFilter(self.filter)
+        except RuntimeError:
+            pass

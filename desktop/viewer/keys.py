@@ -50,7 +50,8 @@ KEYMAP: tuple[KeyAction, ...] = (
     KeyAction("last_finding", ("End",), "last finding", "Move"),
     KeyAction("next_case", ("PageDown",), "next case", "Move"),
     KeyAction("previous_case", ("PageUp",), "previous case", "Move"),
-    KeyAction("skip_case", ("Shift-PageDown",), "skip: the next unfinished case (wraps to the first)", "Move"),
+    KeyAction("skip_case", ("Shift-PageDown",), "skip the case (recorded): the next unfinished one", "Move"),
+    KeyAction("flag_case", ("Shift-F",), "flag the case for another look (again: clear the flag)", "Move"),
     KeyAction("lung_window", ("1",), "lung window (W 1500, L -600)", "Image"),
     KeyAction("mediastinum_window", ("2",), "mediastinal window (W 400, L 40)", "Image"),
     KeyAction("bone_window", ("3",), "bone window (W 2500, L 480)", "Image"),
@@ -144,7 +145,7 @@ MOUSE_HELP: tuple[tuple[str, str], ...] = (
     ("right-drag", "window (left/right) and level (up/down)"),
     ("Shift+drag", "ruler (mm)"),
     ("Ctrl+drag", "round ROI: mean ± SD HU, area mm²"),
-    ("click", "crosshair: the linked views follow"),
+    ("click", "crosshair on the image; the linked views follow"),
     ("click a row", "select a finding or a case"),
 )
 

@@ -113,6 +113,50 @@ class PlaneView(QWidget):
         self.owner.clicked(self.plane, row, col)
 
 
+class CanvasCrosshair:
+    """The crosshair on the main canvas: two lines through the linked point, in the plane shown.
+
+    A vispy line in napari's scene (world coordinates, mm), above the image: not a napari layer,
+    so moving it re-slices nothing and the review keys stay on the CT layer. Shown once the reader
+    places the crosshair (a click on the image or in a linked view) and hidden on a case switch.
+    """
+
+    def __init__(self, viewer: Any):
+        from vispy.scene.visuals import Line
+
+        self.viewer = viewer
+        view = viewer.window._qt_viewer.canvas.view
+        self.line = Line(pos=np.zeros((4, 2), np.float32), color=CROSS.name(), connect="segments", width=1)
+        self.line.set_gl_state("translucent", depth_test=False)
+        self.line.order = 10_000  # drawn after every layer
+        self.line.parent = view.scene
+        self.line.visible = False
+        self.segments: np.ndarray | None = None  # (4, 2) world (mm) ends, (screen x, screen y) = (dims 1, 0)
+
+    def show(self, point: tuple[int, int, int], shape: tuple[int, ...], scale: tuple[float, ...]) -> None:
+        """Lines through ``point`` (voxels z, y, x) across the whole plane shown."""
+        d0, d1 = (int(d) for d in self.viewer.dims.displayed)
+        world = [p * s for p, s in zip(point, scale, strict=True)]
+        lo = [-0.5 * s for s in scale]
+        hi = [(n - 0.5) * s for n, s in zip(shape, scale, strict=True)]
+        # vispy's x is napari's second displayed axis, its y the first
+        self.segments = np.array(
+            [[lo[d1], world[d0]], [hi[d1], world[d0]], [world[d1], lo[d0]], [world[d1], hi[d0]]], np.float32
+        )
+        self.line.set_data(pos=self.segments)
+        self.line.visible = True
+
+    def hide(self) -> None:
+        self.line.visible = False
+
+    @property
+    def visible(self) -> bool:
+        return bool(self.line.visible)
+
+    def remove(self) -> None:
+        self.line.parent = None
+
+
 class LinkedViews(QWidget):
     """The "Views" dock: the two planes not on the canvas, through the crosshair."""
 
@@ -121,6 +165,8 @@ class LinkedViews(QWidget):
         self.view = volume_view
         self.point: tuple[int, int, int] | None = None  # crosshair (z, y, x) in voxels
         self._pending = False
+        self._placed_on: str | None = None  # the study the reader placed the crosshair on (then it is drawn)
+        self.crosshair = CanvasCrosshair(volume_view.viewer)
         self.panes = [PlaneView(self, "coronal"), PlaneView(self, "sagittal")]
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -138,6 +184,7 @@ class LinkedViews(QWidget):
             return
         index = np.round(np.asarray(layer.world_to_data(world), dtype=float)).astype(int)
         self.point = tuple(int(np.clip(i, 0, n - 1)) for i, n in zip(index, layer.data.shape, strict=True))  # type: ignore[assignment]
+        self._placed_on = self.view.study_id
         self.refresh()
 
     def clicked(self, plane: str, row: int, col: int) -> None:
@@ -154,6 +201,7 @@ class LinkedViews(QWidget):
         else:
             z, y = top - row, col
         self.point = (z, y, x)
+        self._placed_on = self.view.study_id
         axis = AXIS_OF[self.view.view]
         self.view.viewer.dims.set_current_step(axis, self.point[axis])
         self.refresh()
@@ -163,6 +211,8 @@ class LinkedViews(QWidget):
         several times, and the key press that switched must not wait for the linked views."""
         from qtpy.QtCore import QTimer
 
+        if self._placed_on != self.view.study_id and self.crosshair.visible:
+            self.crosshair.hide()  # at once: never the last case's crosshair over this one's image
         if not self._pending:
             self._pending = True
             QTimer.singleShot(0, self.refresh)
@@ -175,6 +225,7 @@ class LinkedViews(QWidget):
             for pane in self.panes:
                 pane.image = None
                 pane.update()
+            self.crosshair.hide()
             return
         data = np.asarray(layer.data)
         shape = data.shape
@@ -190,3 +241,7 @@ class LinkedViews(QWidget):
             gray = np.clip((pixels - low) / max(high - low, 1.0) * 255.0, 0, 255).astype(np.uint8)
             spacing = plane_spacing(tuple(layer.scale), plane)  # type: ignore[arg-type]
             pane.set_plane(plane, gray, spacing, cross_in_plane(shape, plane, self.point))
+        if self._placed_on == view.study_id:
+            self.crosshair.show(self.point, shape, tuple(layer.scale))
+        else:
+            self.crosshair.hide()  # another case: the crosshair shows again where the reader clicks

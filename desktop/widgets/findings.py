@@ -184,6 +184,7 @@ class FindingsWidget(QWidget):
         self.table = row_table(self.model, stretch_column=COLUMNS.index("finding"))
         self.table.clicked.connect(lambda index: session.select(index.row()))
         self.summary = QLabel()
+        self._flag = ""  # "⚑ flagged" while the reader's flag holds on the open case
         self.note = QLineEdit()  # Ctrl+N: a one-line note saved with the selected finding's decision
         self.note.hide()
         layout = QVBoxLayout(self)
@@ -218,13 +219,17 @@ class FindingsWidget(QWidget):
         self._summarise()
         self._select()
 
+    def show_flag(self, flagged: bool, note: str = "") -> None:
+        """The reader's flag on the open case (Shift+F), in the summary line."""
+        self._flag = (f"⚑ flagged: {note}" if note else "⚑ flagged") if flagged else ""
+        self._summarise()
+
     def _summarise(self) -> None:
         rows = self.session.rows
         decided = sum(r.decision is not None for r in rows)
         changed = sum(r.decision is not None and r.decision != r.silver_state for r in rows)
-        self.summary.setText(
-            f"{decided}/{len(rows)} decided · {changed} changed from silver" if rows else "no case open"
-        )
+        text = f"{decided}/{len(rows)} decided · {changed} changed from silver" if rows else "no case open"
+        self.summary.setText(f"{text}   {self._flag}" if self._flag else text)
 
     def _select(self) -> None:
         """Select the session's finding (a case switch and its selection event ask twice: once is enough)."""

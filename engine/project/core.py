@@ -28,6 +28,7 @@ from radcurate.engine.errors import InputError, StoreError
 from radcurate.engine.files import atomic
 from radcurate.engine.ingest import imports as ingest
 from radcurate.engine.ingest.imports import ImportSummary
+from radcurate.engine.project.flags import CaseFlagsMixin
 from radcurate.engine.project.pacs import PacsMixin
 from radcurate.engine.project.running import RunningMixin
 from radcurate.engine.project.worklists import WorklistMixin
@@ -44,7 +45,7 @@ DATABASE_FILE = "radcurate.db"
 FOLDERS = ("cache", "models", "exports", "quarantine")
 
 
-class Project(RunningMixin, WorklistMixin, PacsMixin):
+class Project(RunningMixin, WorklistMixin, PacsMixin, CaseFlagsMixin):
     """An open project. Make one with :meth:`create` or :meth:`open`."""
 
     def __init__(self, path: Path, settings: settings_mod.Settings):

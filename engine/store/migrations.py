@@ -479,6 +479,29 @@ def m011_pacs(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="m012_review")
+def m012_review(db: sqlite_utils.Database) -> None:
+    """Readers' flags on a case ("look again", "skipped: poor image"), append-only like decisions
+    (engine/store/case_flags.py): a flag is cleared by a later ``unflag`` row, never by an edit."""
+    db.executescript(
+        """
+        CREATE TABLE case_flags (
+            id INTEGER PRIMARY KEY,
+            study_id TEXT NOT NULL REFERENCES studies(id),
+            reader TEXT NOT NULL,
+            action TEXT NOT NULL CHECK (action IN ('flag', 'unflag', 'skip')),
+            note TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX case_flags_study ON case_flags(study_id, reader, id);
+        CREATE TRIGGER case_flags_no_update BEFORE UPDATE ON case_flags
+        BEGIN SELECT RAISE(ABORT, 'case flags are append-only: UPDATE refused'); END;
+        CREATE TRIGGER case_flags_no_delete BEFORE DELETE ON case_flags
+        BEGIN SELECT RAISE(ABORT, 'case flags are append-only: DELETE refused'); END;
+        """
+    )
+
+
 def apply(db: sqlite_utils.Database) -> None:
     """Bring ``db`` to the newest schema."""
     migrations.apply(db)
