@@ -9,13 +9,12 @@ returns only after the COMMIT; the session updates what it shows (and tells its 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from radcurate.engine.contracts.labels import Decision, SilverLabel
 from radcurate.engine.project import Project
-from radcurate.engine.review.worklist import STATUSES, WorklistEntry, status_for
+from radcurate.engine.review.worklist import WorklistEntry, WorklistSnapshot, status_for
 from radcurate.engine.vocabulary import LabelState
 
 
@@ -80,7 +79,7 @@ class ReviewSession:
     selected: int = 0
     blocked: Callable[[], str | None] | None = None
     series_id: str | None = None
-    _worklist: list[WorklistEntry] = field(default_factory=list)
+    _worklist: Sequence[WorklistEntry] = field(default_factory=list)  # a WorklistSnapshot once loaded
     _listeners: list[Listener] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -109,29 +108,29 @@ class ReviewSession:
         self._emit(kind, message=message)
 
     # ------------------------------------------------------------------ worklist
-    def refresh_worklist(self) -> list[WorklistEntry]:
-        """Reload the reader's worklist from the store, highest priority first."""
-        entries = self.project.worklist(reader=self.reader)
-        self._worklist = sorted(entries, key=lambda e: (e.priority is None, -(e.priority or 0.0), e.position))
+    def refresh_worklist(self) -> Sequence[WorklistEntry]:
+        """Reload the reader's worklist from the store, highest priority first (import order until a
+        model has scored the project). A compact snapshot (engine/review/worklist.py): 100k studies
+        load in one indexed read, and an entry is built only when asked for."""
+        self._worklist = self.project.worklist_snapshot(reader=self.reader)
         self._emit("worklist")
         return self._worklist
 
     @property
-    def worklist(self) -> list[WorklistEntry]:
-        return list(self._worklist)
+    def worklist(self) -> Sequence[WorklistEntry]:
+        """The whole worklist in order (read-only; entries are built as they are read)."""
+        return self._worklist
 
     @property
     def ranked(self) -> bool:
         """True when the order comes from model scores, False when it is import order."""
-        return any(e.priority is not None for e in self._worklist)
+        return isinstance(self._worklist, WorklistSnapshot) and self._worklist.ranked
 
     def counts(self) -> dict[str, int]:
         """Studies per status (``unreviewed``, ``in_progress``, ``done``) and ``total``."""
-        out = dict.fromkeys(STATUSES, 0)
-        for entry in self._worklist:
-            out[entry.status] = out.get(entry.status, 0) + 1
-        out["total"] = len(self._worklist)
-        return out
+        if isinstance(self._worklist, WorklistSnapshot):
+            return self._worklist.counts()
+        return {"unreviewed": 0, "in_progress": 0, "done": 0, "total": 0}
 
     def set_status_filter(self, statuses: Sequence[str] | None) -> None:
         self.status_filter = frozenset(statuses) if statuses else None
@@ -139,16 +138,27 @@ class ReviewSession:
 
     def visible(self) -> list[WorklistEntry]:
         """The worklist as filtered for navigation and display."""
-        return [e for e in self._worklist if self._passes(e)]
+        return [self._worklist[i] for i in self.visible_rows()]
 
-    def _passes(self, entry: WorklistEntry) -> bool:
-        return self.status_filter is None or entry.status in self.status_filter
+    def visible_rows(self) -> Sequence[int]:
+        """Indices into :attr:`worklist` of the studies the filter shows, in order (no entry built)."""
+        if self.status_filter is None:
+            return range(len(self._worklist))
+        return [i for i in range(len(self._worklist)) if self._status(i) in self.status_filter]
+
+    def _status(self, i: int) -> str:
+        return self._worklist.status(i) if isinstance(self._worklist, WorklistSnapshot) else self._worklist[i].status
+
+    def _passes_at(self, i: int, *, open_only: bool = False) -> bool:
+        status = self._status(i)
+        return (self.status_filter is None or status in self.status_filter) and not (open_only and status == "done")
+
+    def worklist_index(self, study_id: str | None) -> int:
+        """Where the study is in :attr:`worklist` (-1: not in it)."""
+        return self._index_of(study_id)
 
     def _index_of(self, study_id: str | None) -> int:
-        for i, entry in enumerate(self._worklist):
-            if entry.study_id == study_id:
-                return i
-        return -1
+        return self._worklist.index_of(study_id) if isinstance(self._worklist, WorklistSnapshot) else -1
 
     def entry(self, study_id: str) -> WorklistEntry | None:
         i = self._index_of(study_id)
@@ -158,9 +168,8 @@ class ReviewSession:
         start = self._index_of(self.study_id)
         i = start + step if start >= 0 else (0 if step > 0 else len(self._worklist) - 1)
         while 0 <= i < len(self._worklist):
-            entry = self._worklist[i]
-            if self._passes(entry) and not (open_only and entry.status == "done"):
-                return entry.study_id
+            if self._passes_at(i, open_only=open_only):
+                return self._worklist[i].study_id
             i += step
         return None
 
@@ -221,7 +230,8 @@ class ReviewSession:
         after = self._neighbour(+1, open_only=True)
         if after is not None:
             return after
-        first = next((e.study_id for e in self._worklist if self._passes(e) and e.status != "done"), None)
+        first_row = next((i for i in range(len(self._worklist)) if self._passes_at(i, open_only=True)), None)
+        first = self._worklist[first_row].study_id if first_row is not None else None
         return first if first != self.study_id else None
 
     def _go(self, study_id: str | None, at_edge: str) -> bool:
@@ -384,6 +394,7 @@ class ReviewSession:
             return
         decided = sum(r.decision is not None for r in self.rows)
         status = status_for(decided, len(self.rows))
-        if (self._worklist[i].decided, self._worklist[i].status) != (decided, status):
-            self._worklist[i] = dataclasses.replace(self._worklist[i], decided=decided, status=status)
+        entry = self._worklist[i]
+        if (entry.decided, entry.status) != (decided, status) and isinstance(self._worklist, WorklistSnapshot):
+            self._worklist.set_decided(entry.study_id, decided)
             self._emit("entry", study_id=self.study_id)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Sequence
 from typing import Any
 
 from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt
 from qtpy.QtGui import QBrush, QColor
-from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
 from radcurate.desktop.session import ReviewSession, SessionEvent
 from radcurate.desktop.widgets.tables import row_table
+from radcurate.engine.review.worklist import WorklistEntry
 
 FILTERS: tuple[tuple[str, tuple[str, ...] | None], ...] = (
     ("all studies", None),
@@ -24,36 +27,59 @@ COLUMNS = ("study", "status", "decided", "priority")
 
 
 class WorklistModel(QAbstractTableModel):
-    """The session's filtered worklist as a table (cheap to refresh: it only reads the session)."""
+    """The session's filtered worklist as a table that builds only the rows the view asks for.
+
+    A 100k-study worklist is held by the session as a compact snapshot (study ids in order, their
+    priorities, the reader's touched studies); this model keeps the filtered row indices and a
+    small window of built entries, so opening, filtering and scrolling never build every row.
+    """
+
+    WINDOW = 512  # entries kept built (a few screens of rows)
 
     def __init__(self, session: ReviewSession):
         super().__init__()
         self.session = session
-        self.entries = session.visible()
+        self._rows: Sequence[int] = session.visible_rows()
+        self._built: dict[int, WorklistEntry] = {}
+
+    @property
+    def entries(self) -> list[WorklistEntry]:
+        """Every shown entry, in order (builds them all: for tests and small worklists)."""
+        return [self.entry_at(row) for row in range(len(self._rows))]
+
+    def entry_at(self, row: int) -> WorklistEntry:
+        entry = self._built.get(row)
+        if entry is None:
+            if len(self._built) >= self.WINDOW:
+                self._built.clear()
+            entry = self._built[row] = self.session.worklist[self._rows[row]]
+        return entry
 
     def reload(self) -> None:
         self.beginResetModel()
-        self.entries = self.session.visible()
+        self._rows = self.session.visible_rows()
+        self._built.clear()
         self.endResetModel()
 
     def row_of(self, study_id: str | None) -> int:
-        for row, entry in enumerate(self.entries):
-            if entry.study_id == study_id:
-                return row
-        return -1
+        index = self.session.worklist_index(study_id)
+        if index < 0:
+            return -1
+        if isinstance(self._rows, range):
+            return index if index < len(self._rows) else -1
+        row = bisect_left(self._rows, index)  # the filtered indices are in ascending order
+        return row if row < len(self._rows) and self._rows[row] == index else -1
 
     def update_entry(self, study_id: str | None) -> None:
         """One study changed (status, or became/stopped being the open case): repaint its row only."""
         row = self.row_of(study_id)
         if row < 0:
             return
-        entry = self.session.entry(study_id) if study_id else None
-        if entry is not None:
-            self.entries[row] = entry
+        self._built.pop(row, None)
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt signature
-        return 0 if parent.isValid() else len(self.entries)
+        return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
         return len(COLUMNS)
@@ -66,7 +92,7 @@ class WorklistModel(QAbstractTableModel):
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        entry = self.entries[index.row()]
+        entry = self.entry_at(index.row())
         column = COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             if column == "study":
@@ -89,6 +115,21 @@ class WorklistModel(QAbstractTableModel):
         return None
 
 
+#: The widest text each column but the study's can show: its width is set from these, not measured
+#: over the rows (a header sized to its contents asks the model for a thousand rows on every change).
+WIDEST = {"status": "in progress", "decided": "188/188", "priority": "10.00"}
+
+
+def fixed_widths(table: QTableView) -> None:
+    """Fixed widths for the short columns, so opening or refiltering 100k rows reads only those on screen."""
+    header, metrics = table.horizontalHeader(), table.fontMetrics()
+    short = [(column, name) for column, name in enumerate(COLUMNS) if name in WIDEST]
+    for column, _ in short:  # every mode first: a resize with one column still fitted re-measures it
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+    for column, name in short:
+        header.resizeSection(column, max(metrics.horizontalAdvance(w) for w in (WIDEST[name], name)) + 16)
+
+
 class WorklistWidget(QWidget):
     """Filter, counts and the table; clicking a study opens it."""
 
@@ -104,6 +145,7 @@ class WorklistWidget(QWidget):
         self.order.setWordWrap(True)
         self.model = WorklistModel(session)
         self.table = row_table(self.model, stretch_column=0)
+        fixed_widths(self.table)
         self.table.clicked.connect(self._clicked)
         top = QHBoxLayout()
         top.addWidget(QLabel("show"))
@@ -122,7 +164,7 @@ class WorklistWidget(QWidget):
         self.session.set_status_filter(FILTERS[index][1])
 
     def _clicked(self, index: QModelIndex) -> None:
-        entry = self.model.entries[index.row()]
+        entry = self.model.entry_at(index.row())
         if entry.study_id != self.session.study_id:
             self.session.open_case(entry.study_id)
 

@@ -4,9 +4,10 @@ Computing the ranking on read costs seconds at a site's scale (every label, scor
 every study), so each study's priority and reasons are stored (``study_priority``, migration
 m010) and the worklists read them in order through an index. What keeps them right:
 
-* every write the ranking depends on marks its study in ``priority_dirty`` — triggers on studies,
-  reports, silver labels, decisions and scores, inside the writer's own transaction, so no path
-  (a job, the desktop, a test's raw SQL) can leave a stored row silently out of date;
+* every write the ranking depends on marks its study in ``priority_dirty`` inside the writer's own
+  transaction — triggers on reports, label changes, decisions and scores, and the label store
+  once per study and batch — so no path can leave a stored row silently out of date; a newly
+  imported study is found by its import position, above the last one a refresh has seen;
 * what the ranking reads project-wide (the newest model of each kind and its AUCs, the extractor
   sources' order, the vocabulary) is fingerprinted: a new fingerprint marks every study;
 * :func:`refresh` recomputes the marked studies in batches (one short write transaction each, so
@@ -54,12 +55,22 @@ def fingerprint(db: sqlite_utils.Database, findings: Sequence[str]) -> str:
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
 
 
+def _state(db: sqlite_utils.Database, key: str) -> str | None:
+    row = db.execute("SELECT value FROM ranking_state WHERE key = ?", [key]).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _newest_position(db: sqlite_utils.Database) -> int:
+    return int(db.execute("SELECT coalesce(max(position), 0) FROM studies").fetchone()[0])
+
+
 def pending(db: sqlite_utils.Database, findings: Sequence[str]) -> bool:
     """Whether a stored priority may be out of date (a plain read: no write lock taken)."""
     if db.execute("SELECT 1 FROM priority_dirty LIMIT 1").fetchone() is not None:
         return True
-    row = db.execute("SELECT value FROM ranking_state WHERE key = 'inputs'").fetchone()
-    return row is None or row[0] != fingerprint(db, findings)
+    if int(_state(db, "seen_position") or 0) < _newest_position(db):
+        return True  # studies imported since the last refresh
+    return _state(db, "inputs") != fingerprint(db, findings)
 
 
 def refresh(db: sqlite_utils.Database, findings: Sequence[str]) -> int:
@@ -73,10 +84,15 @@ def refresh(db: sqlite_utils.Database, findings: Sequence[str]) -> int:
     names = list(findings)
     with write_transaction(db) as conn:
         now = fingerprint(db, names)
-        row = conn.execute("SELECT value FROM ranking_state WHERE key = 'inputs'").fetchone()
-        if row is None or row[0] != now:
+        if _state(db, "inputs") != now:
             conn.execute("INSERT OR IGNORE INTO priority_dirty (study_id) SELECT id FROM studies")
             conn.execute("INSERT OR REPLACE INTO ranking_state (key, value) VALUES ('inputs', ?)", [now])
+        seen, newest = int(_state(db, "seen_position") or 0), _newest_position(db)
+        if seen < newest:  # new studies: positions only grow (engine/store/studies.py)
+            conn.execute(
+                "INSERT OR IGNORE INTO priority_dirty (study_id) SELECT id FROM studies WHERE position > ?", [seen]
+            )
+            conn.execute("INSERT OR REPLACE INTO ranking_state (key, value) VALUES ('seen_position', ?)", [newest])
     done = 0
     while True:
         with write_transaction(db) as conn:
@@ -92,8 +108,7 @@ def refresh_studies(db: sqlite_utils.Database, findings: Sequence[str], study_id
     """Recompute just these marked studies (after a reader's decision: milliseconds), leaving any
     other work — a new model's scores being read in — to :func:`refresh`. Returns how many."""
     names = list(findings)
-    row = db.execute("SELECT value FROM ranking_state WHERE key = 'inputs'").fetchone()
-    if row is None or row[0] != fingerprint(db, names):
+    if _state(db, "inputs") != fingerprint(db, names):
         return 0  # every study is due: not for a decision to pay
     with write_transaction(db) as conn:
         marked = conn.execute(
@@ -161,12 +176,12 @@ def stored_rank(
 
 def unresolved_count(db: sqlite_utils.Database, findings: Sequence[str]) -> int | None:
     """Readers' disagreements nobody adjudicated, from the stored rows (``None`` while a refresh is
-    due). A disagreement weighs 1.0, so only studies with a priority of 1 or more are read."""
+    due). Only studies two readers or more have decided can hold one: their reasons are read."""
     if pending(db, findings):
         return None
     row = db.execute(
-        "SELECT count(*) FROM study_priority p INDEXED BY study_priority_order, json_each(p.reasons) j"
-        " WHERE p.priority >= ? AND json_extract(j.value, '$[1]') = 'readers'",
-        [ranking.WEIGHTS["readers"]],
+        "SELECT count(*) FROM study_priority p, json_each(p.reasons) j WHERE p.study_id IN"
+        " (SELECT study_id FROM reader_progress GROUP BY study_id HAVING count(*) > 1)"
+        " AND json_extract(j.value, '$[1]') = 'readers'"
     ).fetchone()
     return int(row[0])

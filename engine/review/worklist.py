@@ -9,6 +9,7 @@ report text are stale and do not count, so a re-imported report with new text is
 from __future__ import annotations
 
 import dataclasses
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, overload
@@ -105,35 +106,71 @@ def worklist_page(
     """``limit`` studies from ``offset`` of the reader's worklist in review order, keeping only
     ``statuses`` if given — an indexed read: no study outside the page is ranked or built.
 
-    With ``unreviewed`` among the statuses the page walks the order index (probing the reader's
-    progress per study); without it, it starts from the reader's touched studies (few) and sorts.
+    With ``unreviewed`` among the statuses, the page is cut from the order index and the reader's
+    touched studies of the other statuses (few) are stepped over by where they fall in the order
+    (:func:`_raw_offset`), so even the last page reads about a page of rows; without it, the page
+    starts from the reader's touched studies and sorts them.
     """
     is_ranked = ranked(db)
     index, order = _order(is_ranked)
     wanted = set(statuses) if statuses else set(STATUSES)
-    if wanted >= set(STATUSES):  # every study: the page is cut from the index first, then joined
-        sql = (
-            f"SELECT p.study_id, p.position, p.priority, coalesce(r.decided, 0) FROM (SELECT study_id, position,"
-            f" priority FROM study_priority p INDEXED BY {index} ORDER BY {order} LIMIT ? OFFSET ?) p"
-            " LEFT JOIN reader_progress r ON r.reader = ? AND r.study_id = p.study_id"
-        )
-        rows = db.execute(f"{sql} ORDER BY {order}", [int(limit), int(offset), reader])
-        return _entries(rows.fetchall(), findings, is_ranked)
-    if "unreviewed" in wanted:
-        condition, params = _status_condition(wanted, findings, "coalesce(r.decided, 0)")
-        sql = (
-            f"SELECT p.study_id, p.position, p.priority, coalesce(r.decided, 0) FROM study_priority p"
-            f" INDEXED BY {index} LEFT JOIN reader_progress r ON r.reader = ? AND r.study_id = p.study_id"
-            f" WHERE {condition}"
-        )
-    else:
+    _status_condition(wanted, findings, "d")  # refuses unknown statuses
+    if "unreviewed" not in wanted:
         condition, params = _status_condition(wanted, findings, "r.decided")
         sql = (
             "SELECT p.study_id, p.position, p.priority, r.decided FROM reader_progress r"
             f" JOIN study_priority p ON p.study_id = r.study_id WHERE r.reader = ? AND {condition}"
         )
-    rows = db.execute(f"{sql} ORDER BY {order} LIMIT ? OFFSET ?", [reader, *params, int(limit), int(offset)])
-    return _entries(rows.fetchall(), findings, is_ranked)
+        rows = db.execute(f"{sql} ORDER BY {order} LIMIT ? OFFSET ?", [reader, *params, int(limit), int(offset)])
+        return _entries(rows.fetchall(), findings, is_ranked)
+    dropped = [s for s in ("in_progress", "done") if s not in wanted]
+    left_out: dict[str, tuple[float, int]] = {}
+    if dropped:
+        condition = " OR ".join({"in_progress": "r.decided < ?", "done": "r.decided >= ?"}[s] for s in dropped)
+        left_out = {
+            study: _key(priority, position, is_ranked)
+            for study, priority, position in db.execute(
+                "SELECT p.study_id, p.priority, p.position FROM reader_progress r JOIN study_priority p"
+                f" ON p.study_id = r.study_id WHERE r.reader = ? AND ({condition})",
+                [reader, *[findings for _ in dropped]],
+            ).fetchall()
+        }
+    raw = _raw_offset(db, index, order, is_ranked, sorted(left_out.values()), int(offset))
+    sql = (
+        f"SELECT p.study_id, p.position, p.priority, coalesce(r.decided, 0) FROM (SELECT study_id, position,"
+        f" priority FROM study_priority p INDEXED BY {index} ORDER BY {order} LIMIT ? OFFSET ?) p"
+        " LEFT JOIN reader_progress r ON r.reader = ? AND r.study_id = p.study_id"
+    )
+    cut = db.execute(f"{sql} ORDER BY {order}", [int(limit) + len(left_out), raw, reader]).fetchall()
+    return _entries([r for r in cut if r[0] not in left_out][: int(limit)], findings, is_ranked)
+
+
+def _key(priority: float, position: int, is_ranked: bool) -> tuple[float, int]:
+    """A study's place in the review order, as a sortable key."""
+    return (-float(priority), int(position)) if is_ranked else (0.0, int(position))
+
+
+def _raw_offset(
+    db: sqlite_utils.Database, index: str, order: str, is_ranked: bool, skipped: list[tuple[float, int]], offset: int
+) -> int:
+    """Where in the whole order the ``offset``-th study that is not ``skipped`` (sorted keys) stands.
+
+    The least ``raw`` with ``raw = offset + (skipped studies before raw)``: each step reads one
+    row's key through the index, and a few steps settle it (each adds only the skipped studies met).
+    """
+    raw = offset
+    while skipped:
+        row = db.execute(
+            f"SELECT priority, position FROM study_priority p INDEXED BY {index} ORDER BY {order} LIMIT 1 OFFSET ?",
+            [raw],
+        ).fetchone()
+        if row is None:
+            return raw
+        before = bisect_left(skipped, _key(row[0], row[1], is_ranked))
+        if offset + before == raw:
+            return raw
+        raw = offset + before
+    return raw
 
 
 def _entries(rows: list[Any], findings: int, is_ranked: bool) -> list[WorklistEntry]:

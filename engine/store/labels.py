@@ -293,7 +293,7 @@ def replace_many(
             study_id,
             source,
             lab.finding,
-            LabelState(lab.state).value,
+            lab.state.value if isinstance(lab.state, LabelState) else LabelState(lab.state).value,  # enum call: slow
             lab.evidence,
             lab.start,
             lab.end,

@@ -109,10 +109,12 @@ def test_rerun_skips_labelled_reports_and_relabels_on_new_version_or_new_text(pr
 
 def test_cancel_stops_at_a_commit_and_keeps_what_was_committed(project: Project) -> None:
     add_studies(project, many(3000))
-    extractor = KeywordExtractor(cancel_after=700, project_path=project.path)
+    # big enough for the process pool: the workers run ahead of the parent (the one writer), which
+    # sees the cancel at its next commit (by count or by time: on a busy machine, the very first)
+    extractor = KeywordExtractor(cancel_after=150, project_path=project.path)
     summary = run_extraction(project, extractor)
     assert summary.status == "cancelled"
-    assert 700 <= summary.labelled < 3000
+    assert 0 < summary.labelled < 3000
     assert project.jobs()[0].status == "cancelled"
     stored = project.db.execute("SELECT count(DISTINCT study_id) FROM silver_labels").fetchone()[0]
     assert stored == summary.labelled
