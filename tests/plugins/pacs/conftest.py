@@ -1,10 +1,10 @@
 """A real Orthanc holding real and phantom DICOM, shared by the PACS tests (one per session).
 
 The corpus uploaded is kept on disk (``PacsCorpus.volumes``) so a test can import the very same
-files from a folder and compare: the dcmqi 3-slice real CT (implicit VR), the first 6
-slices of the TotalSegmentator real CT (JPEG 2000; its empty Study/Series/SOP Instance/SOP Class UIDs filled in, since no PACS
-stores an instance without them), and tiny phantom studies (one RLE-compressed), one of them with its report
-as a Basic Text SR.
+files from a folder and compare: the dcmqi 3-slice real CT (implicit VR), the first 6 slices of
+the TotalSegmentator real CT (JPEG 2000; its empty Study/Series/SOP Instance/SOP Class UIDs
+filled in, since no PACS stores an instance without them), and tiny phantom studies (one
+RLE-compressed), one of them with its report as a Basic Text SR.
 """
 
 from __future__ import annotations

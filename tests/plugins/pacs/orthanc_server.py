@@ -11,6 +11,9 @@ Security as a hospital would set it: HTTP needs a user (``RegisteredUsers``) and
 other hosts (``RemoteAccessAllowed`` false); DICOM queries and retrieves are allowed only for the
 registered modality ``RADCURATE`` at 127.0.0.1 (``DicomCheckModalityHost``), which is also the
 C-MOVE destination (a storage SCP the client opens on ``move_port``).
+
+``TCP_NODELAY=1`` in Orthanc's environment turns Nagle's algorithm off in DCMTK, its DICOM
+stack: with it on, every instance of a C-GET/C-MOVE waits for a delayed ACK (about 50 ms each).
 """
 
 from __future__ import annotations
@@ -126,7 +129,11 @@ class OrthancServer:
             return
         log = open(self.folder / "orthanc.log", "ab")  # noqa: SIM115 - the process owns it while it runs
         self.process = subprocess.Popen(
-            [self.binary, str(self.config)], cwd=self.folder, stdout=log, stderr=subprocess.STDOUT
+            [self.binary, str(self.config)],
+            cwd=self.folder,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "TCP_NODELAY": "1"},
         )
         log.close()
         deadline = time.monotonic() + timeout_s
