@@ -39,6 +39,9 @@ class PreprocessingSettings:
     )
 
 
+#: Global poolings the ResNet's classifier can sit on (engine/training/supervised.py).
+POOLINGS = ("avg", "avgmax")
+
 #: The seed's lung/soft-tissue window plus a wide bone/metal window: what both presets use.
 TWO_WINDOWS: tuple[tuple[float, float], ...] = ((-1000.0, 200.0), (-200.0, 1500.0))
 
@@ -122,6 +125,11 @@ class TrainingSettings:
     conv1_t_size: int = _doc("MONAI resnet18 first-convolution kernel size", 7)
     conv1_t_stride: int = _doc("MONAI resnet18 first-convolution stride", 1)
     augment: bool = _doc("MONAI random crop, intensity scale/shift and Gaussian noise on training volumes", True)
+    pooling: str = _doc(
+        "global pooling before the classifier: 'avg' (MONAI's) or 'avgmax' (average and maximum concatenated: "
+        "a finding filling a few voxels, such as a nodule or a calcified plaque, is not averaged away)",
+        "avg",
+    )
     select: str = _doc("which epoch's weights a run keeps: 'last' or 'best' (validation macro AUC)", "last")
     threads: int = _doc(
         "torch CPU threads per process (0: torch's default; 1 is fastest on a machine shared with other work)", 0
@@ -225,6 +233,8 @@ def load(path: str | Path) -> Settings:
     settings: Settings = _build(Settings, data, "", path)
     if settings.training.uncertain not in UNCERTAIN_AS:
         raise InputError(f"expected one of: {', '.join(UNCERTAIN_AS)}", path=path, field="training.uncertain")
+    if settings.training.pooling not in POOLINGS:
+        raise InputError(f"expected one of: {', '.join(POOLINGS)}", path=path, field="training.pooling")
     if settings.training.select not in ("last", "best"):
         raise InputError("expected 'last' or 'best'", path=path, field="training.select")
     if settings.pacs.retrieve not in ("get", "move"):

@@ -36,10 +36,17 @@ MAX_LOGIT_SCALE = math.log(100.0)
 
 
 def resnet18_encoder(
-    channels: int, *, widen_factor: float = 1.0, conv1_t_size: int = 7, conv1_t_stride: int = 1
+    channels: int,
+    *,
+    widen_factor: float = 1.0,
+    conv1_t_size: int = 7,
+    conv1_t_stride: int = 1,
+    pooling: str = "avg",
 ) -> tuple[nn.Module, int]:
-    """A MONAI ``resnet18`` (3D) without its classifier, and its feature width (``512 × widen``)."""
+    """A MONAI ``resnet18`` (3D) without its classifier, and its feature width (``512 × widen``, ×2 for avgmax)."""
     from monai.networks.nets import resnet18
+
+    from radcurate.engine.training.supervised import set_pooling
 
     net = resnet18(
         spatial_dims=3,
@@ -49,7 +56,8 @@ def resnet18_encoder(
         conv1_t_stride=conv1_t_stride,
         feed_forward=False,
     )
-    return net, int(512 * widen_factor)
+    set_pooling(net, pooling)
+    return net, int(512 * widen_factor) * (2 if pooling == "avgmax" else 1)
 
 
 def split_supervised(network: nn.Module) -> tuple[nn.Module, int, nn.Linear]:

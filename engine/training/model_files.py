@@ -97,6 +97,7 @@ def build_clip(payload: dict[str, Any]) -> Any:
         widen_factor=arch.widen_factor,
         conv1_t_size=arch.conv1_t_size,
         conv1_t_stride=arch.conv1_t_stride,
+        pooling=arch.pooling,
     )
     text = TextEncoder(clip.get("text_model") or None, trainable_layers=int(clip.get("trainable_layers", 0)))
     model = ClipModel(encoder, width, text, arch.findings, embed_dim=int(clip["embed_dim"]))

@@ -139,6 +139,7 @@ def _clip_task(project: Project, request: TrainRequest, table: LabelTable, arch:
         widen_factor=arch.widen_factor,
         conv1_t_size=arch.conv1_t_size,
         conv1_t_stride=arch.conv1_t_stride,
+        pooling=arch.pooling,
     )
     model = ClipModel(encoder, width, TextEncoder(), len(table.findings))
     model.start_from(supervised, request.start)

@@ -33,25 +33,56 @@ class Architecture:
     widen_factor: float = 1.0
     conv1_t_size: int = 7
     conv1_t_stride: int = 1
+    pooling: str = "avg"  # models saved before the setting existed are 'avg'
 
     @classmethod
     def of(cls, channels: int, findings: int, settings: TrainingSettings) -> Architecture:
-        return cls(channels, findings, settings.widen_factor, settings.conv1_t_size, settings.conv1_t_stride)
+        return cls(
+            channels,
+            findings,
+            settings.widen_factor,
+            settings.conv1_t_size,
+            settings.conv1_t_stride,
+            settings.pooling,
+        )
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @property
     def features(self) -> int:
-        """Width of the pooled features feeding ``fc`` (MONAI: ``512 × widen_factor``)."""
-        return int(512 * self.widen_factor)
+        """Width of the pooled features feeding ``fc`` (MONAI: ``512 × widen_factor``; twice that for avgmax)."""
+        return int(512 * self.widen_factor) * (2 if self.pooling == "avgmax" else 1)
+
+
+class GlobalAvgMaxPool(nn.Module):
+    """Global average and maximum pooling, concatenated: ``[B, F, X, Y, Z]`` → ``[B, 2F, 1, 1, 1]``.
+
+    The last ResNet stage sees the input 16–32 times coarser (the demo's 64×64×32 as a 2×2×1 grid,
+    the paper's 192×192×96 as 12×12×6); a finding that lights one cell (a nodule, an enlarged node, calcified
+    plaques) is a fraction of the average but all of the maximum: present anywhere means present
+    (multiple-instance pooling). Written with plain
+    reductions so the ONNX graph is ReduceMean + ReduceMax.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x.mean(dim=(2, 3, 4), keepdim=True), x.amax(dim=(2, 3, 4), keepdim=True)], dim=1)
+
+
+def set_pooling(network: nn.Module, pooling: str) -> nn.Module:
+    """Put ``pooling``'s module in a MONAI ResNet's ``avgpool`` slot (its forward flattens whatever it returns)."""
+    if pooling == "avgmax":
+        setattr(network, "avgpool", GlobalAvgMaxPool())  # noqa: B010
+    elif pooling != "avg":
+        raise ValueError(f"unknown pooling {pooling!r}")
+    return network
 
 
 def build_network(arch: Architecture) -> nn.Module:
     """A fresh MONAI 3D ResNet-18 for ``arch``."""
     from monai.networks.nets import resnet18
 
-    return resnet18(
+    network = resnet18(
         spatial_dims=3,
         n_input_channels=arch.channels,
         num_classes=arch.findings,
@@ -59,6 +90,10 @@ def build_network(arch: Architecture) -> nn.Module:
         conv1_t_size=arch.conv1_t_size,
         conv1_t_stride=arch.conv1_t_stride,
     )
+    set_pooling(network, arch.pooling)
+    if arch.pooling != "avg":
+        setattr(network, "fc", nn.Linear(arch.features, arch.findings))  # noqa: B010
+    return network
 
 
 def pooled_features(network: nn.Module, image: torch.Tensor) -> torch.Tensor:
