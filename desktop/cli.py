@@ -68,7 +68,7 @@ def review(
         console.print(_desktop(DESKTOP_KEYS).help_text(findings), highlight=False, markup=False, soft_wrap=True)
         return
     if smoke:  # the desktop bundle's check (packaging/smoke_test.sh); makes no decisions
-        code = _desktop(DESKTOP_SMOKE).run_smoke(directory, show_volumes=False if no_volumes else None)
+        code = _desktop(DESKTOP_SMOKE).run_smoke(directory, show_volumes=False if no_volumes else None, study=study)
         if code:
             raise typer.Exit(code)
         return

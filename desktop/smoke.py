@@ -77,20 +77,21 @@ def _display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform in ("darwin", "win32"))
 
 
-def run_smoke(directory: str | Path, *, show_volumes: bool | None = None) -> int:
+def run_smoke(directory: str | Path, *, show_volumes: bool | None = None, study: str | None = None) -> int:
     """Open ``directory`` in the review app, load the first case's volume, close; 0 ok, 1 failed.
 
-    ``show_volumes`` None: draw the image only where a display exists (not offscreen).
+    ``show_volumes`` None: draw the image only where a display exists (not offscreen). ``study``:
+    open that case instead of the first open one.
     """
     try:
-        return _smoke(Path(directory), _display_available() if show_volumes is None else show_volumes)
+        return _smoke(Path(directory), _display_available() if show_volumes is None else show_volumes, study)
     except Exception as exc:  # the smoke test's whole point is to say what broke
         traceback.print_exc()
         print(f"smoke failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
 
 
-def _smoke(directory: Path, show_volumes: bool) -> int:
+def _smoke(directory: Path, show_volumes: bool, study_id: str | None) -> int:
     started = time.monotonic()
     problems = check_plugins()
     if problems:
@@ -106,12 +107,16 @@ def _smoke(directory: Path, show_volumes: bool) -> int:
         print(f"smoke failed: {problem}", file=sys.stderr)
         return 1
     project = Project.open(directory)
+    if study_id is not None and study_id not in project.study_ids():
+        project.close()
+        print(f"smoke failed: no study {study_id!r} in {directory}", file=sys.stderr)
+        return 1
     viewer = napari.Viewer(title=f"radcurate review — {project.path.name}", show=show_volumes)
     app = None
     try:
         napari_line = check_napari_manifest()
         app = ReviewApp(viewer, project, SMOKE_READER, show_volumes=show_volumes, poll_jobs=False)
-        app.start()
+        app.start(study_id)
         study = app.session.study_id
         if study is None:
             print(f"smoke failed: {directory} has no studies to open", file=sys.stderr)
@@ -130,9 +135,11 @@ def _smoke(directory: Path, show_volumes: bool) -> int:
         image = "no image" if result is None else "×".join(str(n) for n in result.data.shape) + " voxels (Z×Y×X)"
         findings = len(app.session.rows)
         drawn = "drawn" if show_volumes else "loaded, not drawn (no display)"
+        retrain = app.jobs.retrain  # offered only where torch is importable
+        offered = "retrain offered" if retrain.isEnabled() else f"retrain not offered ({retrain.toolTip()})"
         print(
             f"smoke ok: {project.path.name}: case {study} opened ({findings} findings, volume {image}, {drawn}); "
-            f"{napari_line}; {time.monotonic() - started:.1f} s"
+            f"{napari_line}; {offered}; {time.monotonic() - started:.1f} s"
         )
         return 0
     finally:

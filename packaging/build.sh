@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PY="$VENV/bin/python"
 if ! "$PY" -c "import PyInstaller" 2>/dev/null; then
-    "$VENV/bin/pip" install pyinstaller
+    "$VENV/bin/pip" install "pyinstaller>=6.10"  # the [bundle] extra's build tool
 fi
 if ! "$PY" -c "import napari, PySide6, onnxruntime" 2>/dev/null; then
     echo "build.sh: $VENV lacks the desktop extra: $VENV/bin/pip install -e '.[desktop]'" >&2
