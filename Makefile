@@ -29,7 +29,8 @@ lint: setup
 
 test: setup lint
 	bash scripts/system-deps.sh
-	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m pytest -q -p no:cacheprovider
+	# both cores: GUI tests stay on one worker, in order (they share the display); see tests/conftest.py
+	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup
 	# the core install (no extras, no torch) runs triage on an exported bundle
 	bash scripts/check_torch_free_triage.sh $(PY)
 

@@ -63,3 +63,19 @@ def llm_server(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("OPENAI_API_KEY", LLM_TEST_KEY)
     with serve(LLM_TEST_KEY) as server:
         yield server
+
+
+# ---- running in parallel (CI: `pytest -n 2 --dist loadgroup`, Makefile `test`)
+#: Tests that share one resource run on one worker, in order: the display and its timing-sensitive
+#: waits (every GUI test), and the Orthanc server a PACS session starts once per worker.
+_GROUPS = {"desktop": "display", "packaging": "display", "pacs": "orthanc"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = item.path.relative_to(REPO).parts if item.path.is_relative_to(REPO) else ()
+        group = next((_GROUPS[p] for p in parts[:-1] if p in _GROUPS), None)
+        if group is None and item.get_closest_marker("gui") is not None:
+            group = "display"
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
