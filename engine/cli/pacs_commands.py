@@ -1,5 +1,7 @@
-"""PACS on the command line: ``radcurate import DIR <PACS URL>`` (routed here by ingest_commands) and
-``radcurate pacs-query DIR URL`` (what an import would fetch, fetching nothing).
+"""PACS on the command line: ``radcurate import DIR <PACS URL>`` (routed here by ingest_commands),
+``radcurate pacs-query DIR URL`` (what an import would fetch, fetching nothing) and
+``radcurate pacs-import DIR --url URL ... --job ID`` (the same import as a background job: what the
+desktop's File ▸ Import from PACS… starts through ``Project.start_pacs_import``).
 
 Progress: one bar for the run (series M of N) and, while a series arrives, one bar for it
 (instances received of those the PACS announced); retries and failures print one line each.
@@ -151,3 +153,44 @@ def pacs_query(
         )
     studies = len({s.study_uid for s in found})
     console.print(f"{studies} studies, {len(found)} series", highlight=False)
+
+
+@app.command("pacs-import")
+def pacs_import(
+    directory: Path = typer.Argument(..., help="Project folder."),
+    url: str = typer.Option(..., "--url", help="dicomweb+https://HOST/dicom-web or dimse://AET@HOST:PORT"),
+    studies: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--studies", help="StudyInstanceUIDs separated by spaces or commas."
+    ),
+    query: Optional[str] = typer.Option(None, "--query", help="Study filters, as for import."),  # noqa: UP045
+    job: Optional[int] = typer.Option(None, "--job", help="Claim this queued job (used by background jobs)."),  # noqa: UP045
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of a summary."),
+) -> None:
+    """Import from a PACS as a job (progress and cancel in `radcurate jobs`); `radcurate import DIR URL` is the
+    interactive form. A cancelled or interrupted job resumes where it stopped: completed series are not fetched again.
+
+    Example: radcurate pacs-import ~/ct --url dimse://PACS@10.0.0.5:104 --query "StudyDate=20240101-20240107"
+    """
+    from radcurate.engine.jobs import records
+    from radcurate.engine.project import Project
+
+    uids = [u for u in (studies or "").replace(",", " ").split() if u]
+    params = {"url": url, "studies": " ".join(uids) or None, "query": query}
+    with Project.open(directory) as project, records.running(project.db, "pacs-import", params, job_id=job) as handle:
+
+        def progress(event: Any) -> None:
+            if event.kind in ("fetched", "reused", "failed", "found"):
+                name = event.series.series_uid if event.series is not None else ""
+                handle.update(event.index, event.total, f"{event.kind} {name}".strip())
+                handle.check_cancel()  # between series: a cancelled job keeps what it fetched
+
+        summary = project.import_from_pacs(url, studies=uids, query=query, progress=progress)
+        handle.update(message=summary.line(), force=True)
+        if summary.stopped:
+            handle.finish("failed", summary.stopped)
+    if as_json:
+        print_json(summary.as_json())
+    else:
+        console.print(summary.line(), highlight=False, soft_wrap=True, markup=False)
+    if summary.stopped:
+        raise typer.Exit(1)

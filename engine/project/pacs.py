@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
@@ -18,6 +18,7 @@ from radcurate.engine.store import pacs_fetches
 
 if TYPE_CHECKING:
     from radcurate.engine.contracts.pacs import RemoteSeries
+    from radcurate.engine.jobs.records import Job
     from radcurate.engine.settings import Settings
 
 
@@ -60,6 +61,15 @@ class PacsMixin:
     def query_pacs(self, url: str, *, studies: Sequence[str] = (), query: str | None = None) -> list[RemoteSeries]:
         """The series a PACS holds for ``studies``/``query`` (nothing fetched): what an import would bring."""
         return remote_import.query_series(url, self.settings.pacs, study_uids=studies, query=query)
+
+    def start_pacs_import(self, url: str, *, studies: Sequence[str] = (), query: str | None = None) -> Job:
+        """The same import as a background job (``radcurate pacs-import``): returns at once with the queued
+        job; progress, cancel and resume as for any job (the desktop's File ▸ Import from PACS…)."""
+        params = {"url": url, "studies": " ".join(studies) or None, "query": query}
+        return self.start_job("pacs-import", params)
+
+    def start_job(self, command: str, params: Any = None) -> Job:  # provided by RunningMixin
+        raise NotImplementedError
 
     def pacs_fetch_counts(self) -> dict[str, int]:
         """PACS series by fetch state: ``complete``, ``fetching`` (interrupted: a rerun resumes), ``failed``."""
