@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from radcurate.engine.errors import InputError
 from radcurate.engine.project import Project
 from tests.plugins.pacs.conftest import SR_TEXT, PacsCorpus, pacs_settings
 
@@ -61,3 +62,22 @@ def test_dimse_import_gives_the_folder_import_volumes(
         assert summary.imported.series == pacs.series and not summary.imported.quarantined
         assert volumes_of(project) == folder_import
         assert project.report(pacs.sr_study).text.strip() == SR_TEXT
+
+
+def test_reports_from_a_csv_keyed_by_accession_number_join_the_fetched_studies(
+    tmp_path: Path, pacs: PacsCorpus, pacs_env: None
+) -> None:
+    reports = tmp_path / "reports.csv"
+    reports.write_text("AccessionNumber,report_text\n03086212,FINDINGS: Liver dome unremarkable.\n", encoding="utf-8")
+    with Project.create(tmp_path / "p", preset="demo") as project:
+        pacs_settings(project, pacs)
+        with pytest.raises(InputError, match="Accession"):  # a wrong column fails before anything is fetched
+            project.import_from_pacs(
+                pacs.server.dicomweb_url, studies=[pacs.study_uids["dcmqi"]], reports=[reports], id_column="Accession"
+            )
+        assert project.pacs_fetch_counts()["complete"] == 0
+        summary = project.import_from_pacs(
+            pacs.server.dicomweb_url, studies=[pacs.study_uids["dcmqi"]], reports=[reports], id_column="AccessionNumber"
+        )
+        assert summary.imported.reports == 1 and summary.imported.series == 1
+        assert project.report("03086212").text.startswith("FINDINGS: Liver dome") and project.series("03086212")
