@@ -219,13 +219,15 @@ def reads(project, table: Table, n: int) -> None:  # noqa: ANN001
     table.add("Project.worklist (every entry built)", f"{full:.2f} s", "the whole list, for reference")
     one = timed(lambda: project.silver(f"s{n // 2:06d}"))
     table.add("one study's labels", f"{one * 1000:.2f} ms", "")
-    sql = (
-        "SELECT p.study_id FROM study_priority p INDEXED BY study_priority_order LEFT JOIN reader_progress r"
-        " ON r.reader = ? AND r.study_id = p.study_id WHERE coalesce(r.decided, 0) < ?"
-        " ORDER BY p.priority DESC, p.position LIMIT 100 OFFSET 500"
+    captured: list[str] = []  # the page's own statements, with their values (trace callback)
+    project.db.conn.set_trace_callback(captured.append)
+    project.worklist_page(reader=READER, offset=n - 500, limit=100, statuses=todo)
+    project.db.conn.set_trace_callback(None)
+    steps = [s for s in captured if s.lstrip().upper().startswith("SELECT") and "study_priority" in s]
+    plan = " | ".join(
+        "; ".join(r[3] for r in project.db.execute("EXPLAIN QUERY PLAN " + sql).fetchall()) for sql in steps
     )
-    plan = "; ".join(r[3] for r in project.db.execute("EXPLAIN QUERY PLAN " + sql, [READER, 18]).fetchall())
-    print(f"query plan of the 'to do' page: {plan}  (ranked: {worklist.ranked(project.db)})")
+    print(f"query plans of the last 'to do' page (ranked: {worklist.ranked(project.db)}): {plan}")
 
 
 def desktop_open(project_dir: Path, table: Table) -> None:

@@ -138,6 +138,7 @@ def extract(
         }
         if as_json:
             summary = runner.run_extraction(project, plugin, **run)
+            project.refresh_priorities()  # the labels changed: store the studies' review priorities
             print_json(summary.as_json())
             return
         columns = (
@@ -157,6 +158,8 @@ def extract(
                 bar.update(task, completed=done, total=total or None, note=note)
 
             summary = runner.run_extraction(project, plugin, on_progress=on_progress, **run)
+            bar.update(task, note="storing review priorities")
+            project.refresh_priorities()  # the labels changed: store the studies' review priorities
     rate = f", {summary.reports_per_s:.0f} reports/s" if summary.seconds else ""
     cost = (
         f", {summary.requests} requests, {summary.cache_hits} cached, ${summary.cost_usd:.4f}" if summary.model else ""

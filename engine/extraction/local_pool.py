@@ -16,7 +16,7 @@ from typing import Any
 from radcurate.engine.contracts.labels import SilverLabel
 from radcurate.engine.errors import ExtractionError
 from radcurate.engine.store.studies import Report
-from radcurate.engine.vocabulary import Vocabulary
+from radcurate.engine.vocabulary import LabelState, Vocabulary
 
 POOL_MIN_REPORTS = 2000  # below this a pool's start-up costs more than it saves
 CHUNK = 100  # reports per task: large enough to amortise pickling, small enough to keep progress live
@@ -41,9 +41,30 @@ def _init_worker(payload: bytes) -> None:
     _worker_extractor, _worker_vocabulary = pickle.loads(payload)
 
 
-def _label_chunk(texts: Sequence[str]) -> list[Outcome]:
+# A label as plain values for the trip back from a worker: unpickling 18 frozen dataclasses with
+# their enum states cost the parent (the store's one writer) ~10x more than these tuples.
+Packed = tuple[str, str, str | None, int | None, int | None, float | None, tuple[str, ...]]
+_STATES = {s.value: s for s in LabelState}
+
+
+def _pack(outcome: Outcome) -> tuple[bool, Any, str]:
+    """(packed?, labels, reason): built-in labels as tuples; a plugin's own label type as it is."""
+    labels, reason = outcome
+    if labels is None or not all(type(lab) is SilverLabel for lab in labels):
+        return False, labels, reason
+    return True, [(x.finding, str(x.state), x.evidence, x.start, x.end, x.confidence, x.flags) for x in labels], reason
+
+
+def _unpack(packed: tuple[bool, Any, str]) -> Outcome:
+    is_packed, labels, reason = packed
+    if not is_packed:
+        return labels, reason
+    return [SilverLabel(f, _STATES.get(st, st), e, a, b, c, tuple(fl)) for f, st, e, a, b, c, fl in labels], reason
+
+
+def _label_chunk(texts: Sequence[str]) -> list[Any]:
     assert _worker_vocabulary is not None
-    return [_label_one(_worker_extractor, text, _worker_vocabulary) for text in texts]
+    return [_pack(_label_one(_worker_extractor, text, _worker_vocabulary)) for text in texts]
 
 
 def workers_for(extractor: Any, n_reports: int) -> int:
@@ -73,6 +94,7 @@ def label_reports(extractor: Any, reports: Sequence[Report], vocabulary: Vocabul
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(payload,))
     try:
         for outcomes in pool.map(_label_chunk, chunks):
-            yield from outcomes
+            for packed in outcomes:
+                yield _unpack(packed)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -233,14 +233,15 @@ class ReportFile:
         bad = _bad_byte(study_id)
         if bad is not None:
             return Rejection(path, self._id_field, prefix + _not_utf8(bad))
-        bad = _bad_byte(text)
+        ascii_text = text.isascii()  # most reports: no undecodable byte possible, size = length
+        bad = None if ascii_text else _bad_byte(text)
         if bad is not None:
             return Rejection(path, text_field, prefix + _not_utf8(bad))
         if not study_id:
             return Rejection(path, self._id_field, prefix + "empty study id")
         if not text.strip():
             return Rejection(path, text_field, prefix + f"empty report for study {study_id!r}")
-        size = len(text.encode("utf-8"))
+        size = len(text) if ascii_text else len(text.encode("utf-8"))
         if size > MAX_REPORT_BYTES:
             return Rejection(
                 path,

@@ -37,6 +37,14 @@ def count(db_path: Path, sql: str) -> int:
         conn.close()
 
 
+def rows(db_path: Path, sql: str) -> list[tuple[object, ...]]:
+    conn = sqlite3.connect(db_path, timeout=30)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
 def kill_when(db_path: Path, sql: str, process: subprocess.Popen[bytes], least: int, rng: random.Random) -> int:
     """SIGKILL ``process`` at a random moment after ``sql`` first counts ``least`` rows; the count then."""
     deadline = time.monotonic() + 120
@@ -70,13 +78,18 @@ def test_killed_batched_import_and_extraction_resume_without_loss_or_duplicates(
     at_kill = kill_when(db, "SELECT count(*) FROM reports", importing, 1, rng)
     assert 0 < at_kill <= N
     assert count(db, "SELECT count(*) FROM reports") == count(db, "SELECT count(*) FROM studies") == at_kill
+    committed = rows(db, "SELECT s.id, s.position, r.sha256, r.text FROM studies s JOIN reports r ON r.id = s.id")
     assert subprocess.run([sys.executable, "-m", "radcurate.engine.cli", "import", str(project), "--reports",
                            str(reports)], capture_output=True).returncode == 0  # fmt: skip
     assert count(db, "SELECT count(*) FROM reports") == count(db, "SELECT count(DISTINCT position) FROM studies") == N
+    after = set(rows(db, "SELECT s.id, s.position, r.sha256, r.text FROM studies s JOIN reports r ON r.id = s.id"))
+    assert set(committed) <= after  # every row committed before the kill is there, unchanged
 
     extracting = cli("extract", str(project), "--extractor", "rules")
     labelled = kill_when(db, "SELECT count(*) FROM silver_labels", extracting, 18, rng)
     assert labelled % 18 == 0 and labelled < N * 18  # whole reports only, never half a report's labels
+    labels_sql = "SELECT study_id, source, finding, state, evidence, start, end, report_sha256 FROM silver_labels"
+    kept = rows(db, labels_sql)
     rerun = subprocess.run(
         [sys.executable, "-m", "radcurate.engine.cli", "extract", str(project), "--extractor", "rules"],
         capture_output=True,
@@ -85,6 +98,19 @@ def test_killed_batched_import_and_extraction_resume_without_loss_or_duplicates(
     assert count(db, "SELECT count(*) FROM silver_labels") == N * 18
     assert count(db, "SELECT count(*) FROM (SELECT DISTINCT study_id, source, finding FROM silver_labels)") == N * 18
     assert count(db, "SELECT label_count FROM label_sources WHERE name LIKE 'rules%'") == N * 18
+    assert set(kept) <= set(rows(db, labels_sql))  # the labels committed before the kill, intact
+    # the rerun's refresh stored one priority (and no leftover mark) per study, as the ranking computes it
+    assert (
+        count(db, "SELECT count(DISTINCT study_id) FROM study_priority")
+        == count(db, "SELECT count(*) FROM study_priority")
+        == N
+    )
+    assert count(db, "SELECT count(*) FROM priority_dirty") == 0
+    with Project.open(project) as p:
+        from radcurate.engine.review.ranking import rank
+
+        on_read = [(r.study_id, r.priority, r.reasons) for r in rank(p.db, p.vocabulary, limit=50)]
+        assert [(r.study_id, r.priority, r.reasons) for r in p.ranked_worklist(limit=50)] == on_read
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
