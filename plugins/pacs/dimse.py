@@ -181,16 +181,21 @@ class DimseClient:
         from pydicom.dataset import Dataset
 
         study_uids = list(query.study_uids)
+        announced: dict[str, int] = {}  # series per study, as the study-level answer says
         if query.filters:
             ask = Dataset()
             ask.QueryRetrieveLevel = "STUDY"
             ask.StudyInstanceUID = ""
+            ask.NumberOfStudyRelatedSeries = None
             for key, value in query.filters:
                 setattr(ask, key, value)
             for answer in self._find(ask, "the study query (C-FIND)"):
                 uid = str(answer.get("StudyInstanceUID", ""))
                 if uid and uid not in study_uids:
                     study_uids.append(uid)
+                count = answer.get("NumberOfStudyRelatedSeries")
+                if uid and count not in (None, ""):
+                    announced[uid] = int(count)
         series = []
         for study_uid in study_uids:
             ask = Dataset()
@@ -200,7 +205,12 @@ class DimseClient:
                 setattr(ask, key, "")
             ask.NumberOfSeriesRelatedInstances = None
             ask.AccessionNumber = ask.StudyDate = ask.PatientID = ""
-            for answer in self._find(ask, f"the series query of study {study_uid} (C-FIND)"):
+            what = f"the series query of study {study_uid} (C-FIND)"
+            answers = self._find(ask, what)
+            if len(answers) < announced.get(study_uid, 0):  # an answer lost on the way: ask again
+                self._drop()
+                raise PacsUnavailable(f"{what} gave {len(answers)} of the {announced[study_uid]} series announced")
+            for answer in answers:
                 count = answer.get("NumberOfSeriesRelatedInstances")
                 series.append(
                     RemoteSeries(

@@ -27,10 +27,8 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import sqlite_utils
 
@@ -41,6 +39,7 @@ from radcurate.engine.ingest import imports
 from radcurate.engine.ingest.imports import ImportSummary
 from radcurate.engine.ingest.pacs import address as addresses
 from radcurate.engine.ingest.pacs import dicom_reports
+from radcurate.engine.ingest.pacs.events import FetchEvent, FetchProgress, PacsImportSummary
 from radcurate.engine.ingest.reports import ReportFile
 from radcurate.engine.settings import PacsSettings
 from radcurate.engine.store import pacs_fetches, quarantine
@@ -48,64 +47,6 @@ from radcurate.engine.store import pacs_fetches, quarantine
 CACHE_FOLDER = Path("cache") / "pacs"
 IMPORT_CHUNK = 32  # series per ordinary import: studies show up while a long query still fetches
 MAX_WAIT_S = 60.0
-
-
-@dataclass(frozen=True)
-class FetchEvent:
-    """What the fetch is doing, for progress bars: ``kind`` is one of found, start, instance, retry,
-    fetched, reused, failed, importing."""
-
-    kind: str
-    series: RemoteSeries | None = None
-    index: int = 0  # 1-based position of the series in this run
-    total: int = 0  # series to fetch in this run
-    received: int = 0
-    expected: int | None = None
-    message: str = ""
-
-
-FetchProgress = Callable[[FetchEvent], None]
-
-
-@dataclass
-class PacsImportSummary:
-    """What one PACS import did (the ``import --json`` document for a PACS URL)."""
-
-    source: str
-    found: int = 0
-    fetched: int = 0
-    reused: int = 0
-    skipped: list[RemoteSeries] = field(default_factory=list)
-    failed: list[dict[str, str]] = field(default_factory=list)
-    instances: int = 0
-    dicom_reports: int = 0
-    stopped: str | None = None
-    imported: ImportSummary = field(default_factory=ImportSummary)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "series": {
-                "found": self.found,
-                "fetched": self.fetched,
-                "reused": self.reused,
-                "failed": len(self.failed),
-                "skipped": len(self.skipped),
-            },
-            "instances_fetched": self.instances,
-            "reports_from_pacs": self.dicom_reports,
-            "failed": self.failed,
-            "skipped": [{**s.as_json(), "reason": f"modality {s.modality}, not CT"} for s in self.skipped],
-            "stopped": self.stopped,
-            **self.imported.as_json(),
-        }
-
-    def line(self) -> str:
-        text = (
-            f"{self.source}: {self.found} series found, {self.fetched} fetched, {self.reused} already fetched, "
-            f"{len(self.failed)} failed; " + self.imported.line()
-        )
-        return text + (f"; stopped: {self.stopped}" if self.stopped else "")
 
 
 def parse_query(text: str | None) -> tuple[tuple[str, str], ...]:
