@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -20,6 +22,7 @@ from radcurate.engine.vocabulary import LabelState, Vocabulary
 
 POOL_MIN_REPORTS = 2000  # below this a pool's start-up costs more than it saves
 CHUNK = 100  # reports per task: large enough to amortise pickling, small enough to keep progress live
+WATCH_PARENT_S = 1.0  # how often a worker checks that the job that started it is still there
 
 Outcome = tuple[list[SilverLabel] | None, str]  # (labels, "") or (None, the reason to quarantine)
 
@@ -39,6 +42,14 @@ def _label_one(extractor: Any, text: str, vocabulary: Vocabulary) -> Outcome:
 def _init_worker(payload: bytes) -> None:
     global _worker_extractor, _worker_vocabulary
     _worker_extractor, _worker_vocabulary = pickle.loads(payload)
+    parent = os.getppid()
+
+    def watch() -> None:  # a job killed with SIGKILL leaves its workers waiting on a queue forever
+        while os.getppid() == parent:
+            time.sleep(WATCH_PARENT_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
 # A label as plain values for the trip back from a worker: unpickling 18 frozen dataclasses with

@@ -293,7 +293,7 @@ def replace_many(
             study_id,
             source,
             lab.finding,
-            lab.state.value if isinstance(lab.state, LabelState) else LabelState(lab.state).value,  # enum call: slow
+            lab.state if isinstance(lab.state, LabelState) else LabelState(lab.state).value,  # a str: binds as is
             lab.evidence,
             lab.start,
             lab.end,

@@ -56,9 +56,22 @@ def kill_when(db_path: Path, sql: str, process: subprocess.Popen[bytes], least: 
             pass  # the table is not there yet
         time.sleep(0.05)
     time.sleep(rng.uniform(0.0, 0.3))
+    workers = children(process.pid)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+        time.sleep(0.2)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "the killed job's pool workers live on"
     return count(db_path, sql)
+
+
+def children(pid: int) -> list[int]:
+    """The process's children (Linux /proc; empty elsewhere)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(x) for x in task.read_text().split()]
+    return found
 
 
 @pytest.mark.slow
