@@ -130,6 +130,12 @@ class TrainingSettings:
         "a finding filling a few voxels, such as a nodule or a calcified plaque, is not averaged away)",
         "avg",
     )
+    clip_template_share: float = _doc(
+        "CLIP polarity pairs: share of pair sides phrased with the zero-shot prompt templates instead of "
+        "report sentences (trains the prompts' own wording on the labelled findings; a withheld finding "
+        "has no labels, so its prompts never train)",
+        0.0,
+    )
     select: str = _doc("which epoch's weights a run keeps: 'last' or 'best' (validation macro AUC)", "last")
     threads: int = _doc(
         "torch CPU threads per process (0: torch's default; 1 is fastest on a machine shared with other work)", 0
@@ -233,6 +239,8 @@ def load(path: str | Path) -> Settings:
     settings: Settings = _build(Settings, data, "", path)
     if settings.training.uncertain not in UNCERTAIN_AS:
         raise InputError(f"expected one of: {', '.join(UNCERTAIN_AS)}", path=path, field="training.uncertain")
+    if not 0.0 <= settings.training.clip_template_share <= 1.0:
+        raise InputError("expected a share between 0 and 1", path=path, field="training.clip_template_share")
     if settings.training.pooling not in POOLINGS:
         raise InputError(f"expected one of: {', '.join(POOLINGS)}", path=path, field="training.pooling")
     if settings.training.select not in ("last", "best"):

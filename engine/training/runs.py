@@ -126,6 +126,7 @@ def _clip_task(project: Project, request: TrainRequest, table: LabelTable, arch:
     from radcurate.engine.training.clip_model import ClipModel, resnet18_encoder
     from radcurate.engine.training.clip_task import ClipTask
     from radcurate.engine.training.polarity_sentences import PolarityBank
+    from radcurate.engine.training.prompts import DEFAULT_TEMPLATES
     from radcurate.engine.training.text_encoder import TextEncoder
 
     supervised = None
@@ -143,7 +144,9 @@ def _clip_task(project: Project, request: TrainRequest, table: LabelTable, arch:
     )
     model = ClipModel(encoder, width, TextEncoder(), len(table.findings))
     model.start_from(supervised, request.start)
-    bank = PolarityBank(table.findings).add_rows(table.labels, table.mask, table.evidence)
+    share = project.settings.training.clip_template_share
+    bank = PolarityBank(table.findings, templates=DEFAULT_TEMPLATES, template_share=share)
+    bank.add_rows(table.labels, table.mask, table.evidence)
     return ClipTask(model, table.findings, bank=bank), arch
 
 

@@ -1,4 +1,7 @@
-"""Average+max global pooling: it sees a finding of a few voxels, survives save/load, CLIP init and ONNX."""
+"""Average+max global pooling: it sees a finding of a few voxels, survives save/load, CLIP init and ONNX.
+
+Also the [training] values that shape the networks and their pairs are checked when the file loads.
+"""
 
 from __future__ import annotations
 
@@ -56,11 +59,18 @@ def test_clip_encoders_keep_the_pooling() -> None:
     assert scratch_width == 128 and scratch.eval()(torch.randn(1, 2, 32, 32, 16)).shape == (1, 128)
 
 
-def test_an_unknown_pooling_is_refused_naming_the_field(tmp_path: Path) -> None:
-    (tmp_path / "radcurate.toml").write_text('preset = "demo"\n[training]\npooling = "median"\n')
-    with pytest.raises(InputError, match="avg, avgmax") as error:
+@pytest.mark.parametrize(
+    ("line", "field", "message"),
+    [
+        ('pooling = "median"', "training.pooling", "avg, avgmax"),
+        ("clip_template_share = 1.5", "training.clip_template_share", "between 0 and 1"),
+    ],
+)
+def test_bad_training_values_are_refused_naming_the_field(tmp_path: Path, line: str, field: str, message: str) -> None:
+    (tmp_path / "radcurate.toml").write_text(f'preset = "demo"\n[training]\n{line}\n')
+    with pytest.raises(InputError, match=message) as error:
         load_settings(tmp_path / "radcurate.toml")
-    assert error.value.field == "training.pooling"
+    assert error.value.field == field
 
 
 @pytest.mark.slow  # one ONNX export: ~5 s of CPU
