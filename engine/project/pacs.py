@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from radcurate.engine.ingest.pacs import remote_import
 from radcurate.engine.store import pacs_fetches
 
 if TYPE_CHECKING:
     from radcurate.engine.contracts.pacs import RemoteSeries
+    from radcurate.engine.ingest.pacs import remote_import
     from radcurate.engine.jobs.records import Job
     from radcurate.engine.settings import Settings
 
@@ -45,6 +45,8 @@ class PacsMixin:
     ) -> remote_import.PacsImportSummary:
         """Fetch the studies ``studies`` and/or those matching ``query`` into ``cache/pacs/`` and import them
         like a folder (same loader, quarantine, provenance); a rerun fetches only what is not complete."""
+        from radcurate.engine.ingest.pacs import remote_import  # pydicom etc.: only when a PACS is used
+
         return remote_import.import_from_pacs(
             self.db,
             self.path,
@@ -60,6 +62,8 @@ class PacsMixin:
 
     def query_pacs(self, url: str, *, studies: Sequence[str] = (), query: str | None = None) -> list[RemoteSeries]:
         """The series a PACS holds for ``studies``/``query`` (nothing fetched): what an import would bring."""
+        from radcurate.engine.ingest.pacs import remote_import
+
         return remote_import.query_series(url, self.settings.pacs, study_uids=studies, query=query)
 
     def start_pacs_import(self, url: str, *, studies: Sequence[str] = (), query: str | None = None) -> Job:
