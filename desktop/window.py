@@ -84,11 +84,10 @@ class DockSizes:
     """Docks that recover after the window shrinks and grows back.
 
     Qt squeezes the docks when the window shrinks, but hands the room back to the canvas when it
-    grows, so the findings table stays cut short. Just before the window first shrinks (the
-    event filter runs before Qt lays out the new size), the visible docks' sizes are recorded;
-    once the window is back to that size (a short pause after the last resize, so a drag
-    is not fought), they are set again. A dock the reader resized by hand keeps the size it had
-    when the window began to shrink.
+    grows, so the findings table stays cut short. The visible docks' sizes are recorded while the
+    window keeps its size (at the start, and again whenever the reader drags a dock's edge); once
+    the window is back to at least that size (a short pause after the last resize, so a drag is
+    not fought), they are set again, one dock area at a time.
     """
 
     def __init__(self, window: Any, docks: list[Any], settle_ms: int = 150):
@@ -97,35 +96,52 @@ class DockSizes:
         self.window = window
         self.docks = docks
         self.saved: tuple[Any, list[tuple[Any, int, int]]] | None = None
+        self.squeezed = False  # the window was smaller than when the sizes were recorded
         self.timer = QTimer(window)
         self.timer.setSingleShot(True)
         self.timer.setInterval(settle_ms)
-        self.timer.timeout.connect(self.restore)
+        self.timer.timeout.connect(self._settled)
         owner = self
 
         class Filter(QObject):
             def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 - Qt override
-                if event.type() == QEvent.Type.Resize and watched is window:
-                    owner._resized(event.oldSize(), event.size())
+                if event.type() == QEvent.Type.Resize:
+                    if watched is window:
+                        owner._window_resized(event.size())
+                    owner.timer.start()  # the window or a dock changed size: look again once it settles
                 return False
 
         self.filter = Filter(window)
-        window.installEventFilter(self.filter)
+        for widget in (window, *docks):
+            widget.installEventFilter(self.filter)
+        QTimer.singleShot(4 * settle_ms, self.record)  # after the app's first layout
 
     def _shown(self) -> list[Any]:
-        return [d for d in self.docks if d.isVisible() and not d.isFloating() and d.width() > 0]
+        """Docks on screen now: not floating, and not a tab behind another (Qt sizes a tab stack as one)."""
+        return [d for d in self.docks if _on_screen(d)]
 
-    def _resized(self, old: Any, new: Any) -> None:
-        if not old.isValid() or old.width() <= 0:
+    def record(self) -> None:
+        """Remember the window's size and its docks' sizes as the layout to come back to."""
+        self.saved = (self.window.size(), [(d, d.width(), d.height()) for d in self._shown()])
+        self.squeezed = False
+
+    def _window_resized(self, new: Any) -> None:
+        if self.saved is not None and (new.width() < self.saved[0].width() or new.height() < self.saved[0].height()):
+            self.squeezed = True  # Qt squeezes the docks at once, however short the shrink
+
+    def _settled(self) -> None:
+        if self.saved is None:
+            self.record()
             return
-        if new.width() < old.width() or new.height() < old.height():
-            if self.saved is None or (old.width() >= self.saved[0].width() and old.height() >= self.saved[0].height()):
-                self.saved = (old, [(d, d.width(), d.height()) for d in self._shown()])
-        else:
-            self.timer.start()
+        size, now = self.saved[0], self.window.size()
+        if now.width() < size.width() or now.height() < size.height():
+            return  # squeezed: the recorded sizes wait for the window to grow back
+        if self.squeezed:
+            self.restore()
+        self.record()  # at this size, or the reader dragged a dock's edge: theirs is the layout to keep
 
     def restore(self) -> bool:
-        """Give the docks their sizes back if the window is as large as when they were recorded."""
+        """Give the docks their recorded sizes if the window is at least as large as then."""
         from qtpy.QtCore import Qt
 
         if self.saved is None:
@@ -134,18 +150,30 @@ class DockSizes:
         now = self.window.size()
         if now.width() < size.width() or now.height() < size.height():
             return False
-        self.saved = None
-        docks = [(d, w, h) for d, w, h in sizes if d.isVisible() and not d.isFloating()]
-        try:
-            self.window.resizeDocks([d for d, _, _ in docks], [w for _, w, _ in docks], Qt.Orientation.Horizontal)
-            self.window.resizeDocks([d for d, _, _ in docks], [h for _, _, h in docks], Qt.Orientation.Vertical)
+        areas: dict[Any, list[tuple[Any, int, int]]] = {}
+        for dock, w, h in sizes:
+            if _on_screen(dock):
+                areas.setdefault(self.window.dockWidgetArea(dock), []).append((dock, w, h))
+        try:  # one area at a time: Qt ignores heights asked of docks of different areas in one call
+            for group in areas.values():
+                docks = [d for d, _, _ in group]
+                self.window.resizeDocks(docks, [w for _, w, _ in group], Qt.Orientation.Horizontal)
+                self.window.resizeDocks(docks, [h for _, _, h in group], Qt.Orientation.Vertical)
         except (RuntimeError, ValueError):  # a dock deleted or not the window's own
             return False
         return True
 
     def remove(self) -> None:
         self.timer.stop()
-        try:
-            self.window.removeEventFilter(self.filter)
-        except RuntimeError:
-            pass
+        for widget in (self.window, *self.docks):
+            try:
+                widget.removeEventFilter(self.filter)
+            except RuntimeError:
+                pass
+
+
+def _on_screen(dock: Any) -> bool:
+    try:
+        return bool(dock.isVisible() and not dock.isFloating() and not dock.visibleRegion().isEmpty())
+    except RuntimeError:  # deleted with the window
+        return False
