@@ -35,7 +35,8 @@ def tool_app(viewer, phantom_project, qtbot):  # noqa: ANN001
         viewer, phantom_project, READER, poll_jobs=False, prefetcher=VolumePrefetcher(phantom_project, loader=_volume)
     )
     app.start()
-    qtbot.waitUntil(lambda: app.volume_view.showing == app.session.study_id, timeout=10000)
+    # 30 s: the first app of a test session builds its phantom volumes on 2 busy cores
+    qtbot.waitUntil(lambda: app.volume_view.showing == app.session.study_id, timeout=30000)
     yield app
     app.close()
 
