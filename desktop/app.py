@@ -103,6 +103,10 @@ class ReviewApp:
         from radcurate.desktop.napari_plugin import prefer_radcurate_reader
 
         prefer_radcurate_reader()  # File ▸ Open on a .nii.gz or a DICOM folder
+        if own_window:  # File ▸ Import from PACS… (a background job, shown in the Jobs dock)
+            from radcurate.desktop.pacs_import import add_menu_action
+
+            add_menu_action(viewer.window, lambda: project)
         self.worklist.filter.activated.connect(lambda _index: self.focus_canvas())
         self.worklist.table.clicked.connect(lambda _index: self.focus_canvas())
         self.findings.table.clicked.connect(lambda _index: self.focus_canvas())
