@@ -194,9 +194,9 @@ class Project(RunningMixin, WorklistMixin, PacsMixin, CaseFlagsMixin):
         the series shown (default: the study's only series).
         """
         resolved = self._resolve_states({finding: state})
-        made = decisions.record(self.db, study_id, resolved, reader=reader, note=note, series_id=series_id)[0]
-        self._priorities_after_decision(study_id)
-        return made
+        # The study's stored priority is refreshed by the next read (a trigger marked it): the
+        # reader's key waits only for the decision's own commit (engine/review/priorities.py).
+        return decisions.record(self.db, study_id, resolved, reader=reader, note=note, series_id=series_id)[0]
 
     def confirm(
         self,
@@ -212,25 +212,18 @@ class Project(RunningMixin, WorklistMixin, PacsMixin, CaseFlagsMixin):
         pending = {f: s for f, s in resolved.items() if f not in decided}
         if not pending:
             return []
-        made = decisions.record(self.db, study_id, pending, reader=reader, kind="confirm", series_id=series_id)
-        self._priorities_after_decision(study_id)
-        return made
+        return decisions.record(self.db, study_id, pending, reader=reader, kind="confirm", series_id=series_id)
 
     def adjudicate(
         self, study_id: str, finding: str, state: LabelState | str, *, reader: str, note: str | None = None
     ) -> Decision:
         """Record an adjudicator's decision: it settles readers' disagreement (engine/review/consensus.py)."""
         resolved = self._resolve_states({finding: state})
-        made = decisions.record(self.db, study_id, resolved, reader=reader, kind="adjudicate", note=note)[0]
-        self._priorities_after_decision(study_id)
-        return made
+        return decisions.record(self.db, study_id, resolved, reader=reader, kind="adjudicate", note=note)[0]
 
     def undo(self, *, reader: str, study_id: str | None = None) -> list[Decision]:
         """Revert the reader's latest action (in ``study_id`` if given) with a new audited action."""
-        undone = decisions.undo(self.db, reader=reader, study_id=study_id)
-        for study in dict.fromkeys(d.study_id for d in undone):
-            self._priorities_after_decision(study)
-        return undone
+        return decisions.undo(self.db, reader=reader, study_id=study_id)
 
     def history(self, study_id: str | None = None, reader: str | None = None) -> list[Decision]:
         if study_id is not None and not studies.study_exists(self.db, study_id):

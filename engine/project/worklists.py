@@ -1,7 +1,8 @@
 """The façade's worklist half: stored review priorities and the paged worklist (split from core.py).
 
 Every read here first brings the stored priorities up to date (engine/review/priorities.py:
-normally nothing to do, since the write paths refresh after their work), then reads through the
+the bulk write paths refresh after their work; a decision only marks its study, so a reader's key
+waits for nothing but its own commit), then reads through the
 indexes of migration m010, so a 100k-study worklist page costs milliseconds.
 """
 
@@ -36,10 +37,6 @@ class WorklistMixin:
         """How many (study, finding) readers disagree on, unadjudicated: stored, else computed now."""
         stored = priorities.unresolved_count(self.db, self.vocabulary)
         return len(consensus.unresolved(self.db)) if stored is None else stored
-
-    def _priorities_after_decision(self, study_id: str) -> None:
-        """The decided study's stored priority and status, right after its commit (milliseconds)."""
-        priorities.refresh_studies(self.db, self.vocabulary, [study_id])
 
     def ranked_worklist(self, *, reader: str | None = None, limit: int | None = None) -> list[RankedStudy]:
         """``radcurate worklist``: the ranking's rows with their reasons, reviewed studies last."""
