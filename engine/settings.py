@@ -133,8 +133,8 @@ class TrainingSettings:
     clip_template_share: float = _doc(
         "CLIP polarity pairs: share of pair sides phrased with the zero-shot prompt templates instead of "
         "report sentences (trains the prompts' own wording on the labelled findings; a withheld finding "
-        "has no labels, so its prompts never train)",
-        0.0,
+        "has no labels, so its prompts never train; 0.5 lifted zero-shot macro AUC 0.720 → 0.737 on the phantom)",
+        0.5,
     )
     select: str = _doc("which epoch's weights a run keeps: 'last' or 'best' (validation macro AUC)", "last")
     threads: int = _doc(

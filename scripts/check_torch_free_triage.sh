@@ -46,3 +46,16 @@ if [ "$rows" -lt "$expected" ]; then
     exit 1
 fi
 echo "torch-free triage OK: $rows volumes scored"
+
+echo "== training without torch says so in one line"
+"$work/core/bin/radcurate" init "$work/project" --preset demo >/dev/null
+if "$work/core/bin/radcurate" train "$work/project" --kind supervised 2> "$work/train.err"; then
+    echo "train ran without torch?" >&2
+    exit 1
+fi
+if grep -q Traceback "$work/train.err" || ! grep -q "radcurate\[train\]" "$work/train.err"; then
+    cat "$work/train.err" >&2
+    echo "expected one line naming radcurate[train], got the above" >&2
+    exit 1
+fi
+echo "train without torch: $(cat "$work/train.err")"

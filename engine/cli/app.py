@@ -150,3 +150,12 @@ def run() -> None:
         _fail(str(store_error(exc, last_opened())))
     except OSError as exc:
         _fail(_os_error_line(exc))
+    except ModuleNotFoundError as exc:  # an optional extra this install lacks (the desktop bundle has no torch)
+        extra = _EXTRAS.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        _fail(f"this needs {exc.name}, which this install lacks: pip install 'radcurate[{extra}]'")
+
+
+#: Top-level modules of the optional extras, and the extra that brings each.
+_EXTRAS = {"torch": "train", "monai": "train", "transformers": "train", "onnxscript": "train", "napari": "desktop"}
