@@ -29,8 +29,10 @@ lint: setup
 
 test: setup lint
 	bash scripts/system-deps.sh
-	# both cores: GUI tests stay on one worker, in order (they share the display); see tests/conftest.py
-	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup
+	# GUI tests alone and in order (their waits are timed; they share the display), then the rest on
+	# both cores (pytest-xdist; PACS tests share one worker and one Orthanc, see tests/conftest.py)
+	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m pytest -q -p no:cacheprovider -m gui
+	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m pytest -q -p no:cacheprovider -m "not gui" -n 2 --dist loadgroup
 	# the core install (no extras, no torch) runs triage on an exported bundle
 	bash scripts/check_torch_free_triage.sh $(PY)
 

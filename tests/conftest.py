@@ -65,17 +65,18 @@ def llm_server(monkeypatch: pytest.MonkeyPatch):
         yield server
 
 
-# ---- running in parallel (CI: `pytest -n 2 --dist loadgroup`, Makefile `test`)
-#: Tests that share one resource run on one worker, in order: the display and its timing-sensitive
-#: waits (every GUI test), and the Orthanc server a PACS session starts once per worker.
-_GROUPS = {"desktop": "display", "packaging": "display", "pacs": "orthanc"}
+# ---- running in parallel (CI, Makefile `test`: `-m gui` alone, then `-m "not gui" -n 2 --dist loadgroup`)
+#: Every test under tests/desktop/ or tests/packaging/ counts as a GUI test (its waits are timed and
+#: it shares the display), so CI runs them alone and in order; PACS tests share one worker, which
+#: starts one Orthanc for them all.
+_GUI_FOLDERS = {"desktop", "packaging"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         parts = item.path.relative_to(REPO).parts if item.path.is_relative_to(REPO) else ()
-        group = next((_GROUPS[p] for p in parts[:-1] if p in _GROUPS), None)
-        if group is None and item.get_closest_marker("gui") is not None:
-            group = "display"
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+        folders = set(parts[:-1])
+        if folders & _GUI_FOLDERS and item.get_closest_marker("gui") is None:
+            item.add_marker(pytest.mark.gui)
+        if "pacs" in folders:
+            item.add_marker(pytest.mark.xdist_group("orthanc"))
