@@ -26,16 +26,9 @@ class _Bars:
     """Rich bars fed by the engine's FetchEvents (overall + the series in flight)."""
 
     def __init__(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from radcurate.engine.cli.ingest_commands import _progress_bar  # the import command's bar
 
-        self.bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-        )
+        self.bar = _progress_bar()
         self.overall: Any = None
         self.current: Any = None
 
