@@ -114,7 +114,12 @@ class DockSizes:
         self.filter = Filter(window)
         for widget in (window, *docks):
             widget.installEventFilter(self.filter)
-        QTimer.singleShot(4 * settle_ms, self.record)  # after the app's first layout
+        # after the app's first layout; a timer the window owns dies with it (a bare singleShot
+        # would fire into a deleted window when a test or the reader closes it at once)
+        self.first = QTimer(window)
+        self.first.setSingleShot(True)
+        self.first.timeout.connect(self.record)
+        self.first.start(4 * settle_ms)
 
     def _shown(self) -> list[Any]:
         """Docks on screen now: not floating, and not a tab behind another (Qt sizes a tab stack as one)."""
@@ -122,7 +127,10 @@ class DockSizes:
 
     def record(self) -> None:
         """Remember the window's size and its docks' sizes as the layout to come back to."""
-        self.saved = (self.window.size(), [(d, d.width(), d.height()) for d in self._shown()])
+        try:
+            self.saved = (self.window.size(), [(d, d.width(), d.height()) for d in self._shown()])
+        except RuntimeError:  # the window (or a dock) was closed and deleted meanwhile: nothing to keep
+            return
         self.squeezed = False
 
     def _window_resized(self, new: Any) -> None:
