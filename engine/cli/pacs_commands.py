@@ -170,15 +170,18 @@ def pacs_import(
     uids = [u for u in (studies or "").replace(",", " ").split() if u]
     params = {"url": url, "studies": " ".join(uids) or None, "query": query}
     with Project.open(directory) as project, records.running(project.db, "pacs-import", params, job_id=job) as handle:
+        last: dict[str, Any] = {}
 
         def progress(event: Any) -> None:
             if event.kind in ("fetched", "reused", "failed", "found"):
                 name = event.series.series_uid if event.series is not None else ""
+                last.update(progress=event.index, total=event.total)
                 handle.update(event.index, event.total, f"{event.kind} {name}".strip())
                 handle.check_cancel()  # between series: a cancelled job keeps what it fetched
 
         summary = project.import_from_pacs(url, studies=uids, query=query, progress=progress)
-        handle.update(message=summary.line(), force=True)
+        # forced: the last series' update may have been throttled away (updates at most every 0.25 s)
+        handle.update(last.get("progress"), last.get("total"), summary.line(), force=True)
         if summary.stopped:
             handle.finish("failed", summary.stopped)
     if as_json:
