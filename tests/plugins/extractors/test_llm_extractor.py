@@ -163,10 +163,12 @@ def test_dry_run_estimates_chars_over_four_and_sends_nothing(project: Project, l
 
 def test_concurrency_is_bounded_and_used(project: Project, llm_server) -> None:
     add_studies(project, reports(96))
-    llm_server.latency_s = 0.15
+    llm_server.latency_s = 0.4
     summary = extract(project, llm_server, concurrency=32)
     assert summary.labelled == 96
-    assert llm_server.max_in_flight == 32
+    # never above the bound; close to it (a loaded CI machine may start the last workers late,
+    # so exact equality was flaky), and far above what a serial client would reach
+    assert 24 <= llm_server.max_in_flight <= 32
 
 
 def test_bad_key_stops_the_run_with_a_message_that_does_not_leak_it(
