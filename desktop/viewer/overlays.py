@@ -24,6 +24,10 @@ _EDGES = (("top", "top_center"), ("bottom", "bottom_center"), ("left", "middle_l
 TEXT_COLOUR = (1.0, 0.85, 0.3, 1.0)
 LETTER_COLOUR = (0.55, 0.85, 1.0, 1.0)
 LOADING_COLOUR = (1.0, 0.45, 0.35, 1.0)
+# A header line longer than this could reach the top letter at the canvas's top centre (font 11 is
+# ~8 px a character; a canvas at 1600×1000 beside the docks is ~900 px wide): the letter then moves
+# down below the header's lines instead of being drawn over a long study id or series name.
+HEADER_CLEAR_CHARS = 40
 
 
 def _set(overlay: Any, **values: Any) -> None:
@@ -71,12 +75,15 @@ class CanvasAnnotations:
         """
         _set(self.header, text=header, visible=True)
         codes = ORIENTATION_LETTERS.get(plane or "", ("", "", "", ""))
+        lines = header.split("\n")
+        below_header = "\n" * len(lines) if max(map(len, lines)) > HEADER_CLEAR_CHARS else ""
         for (edge, _), code in zip(_EDGES, codes, strict=True):
-            _set(self.letters[edge], text=code, visible=bool(code) and not loading)
+            text = below_header + code if edge == "top" and code else code
+            _set(self.letters[edge], text=text, visible=bool(code) and not loading)
         _set(self.loading_overlay, text=loading, visible=bool(loading))
 
     def current(self) -> CanvasText:
-        letters = tuple(o.text if o.visible else "" for o in self.letters.values())
+        letters = tuple(o.text.strip() if o.visible else "" for o in self.letters.values())
         loading = self.loading_overlay.text.replace("\n", " ") if self.loading_overlay.visible else ""
         return CanvasText(self.header.text, loading, letters)  # type: ignore[arg-type]
 

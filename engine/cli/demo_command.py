@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +11,12 @@ import typer
 from radcurate.engine.cli.app import app, console, err_console, print_json
 
 
-def _auc(step: dict[str, Any] | None, key: str = "macro_auc") -> str:
+def _auc(step: dict[str, Any] | None, key: str = "macro_auc", ci: str = "macro_ci") -> str:
     if not step or step.get(key) is None:
         return "n/a"
-    return f"{step[key]:.3f} (test split, {step.get('studies')} studies)"
+    interval = step.get(ci)
+    shown = f"95% CI {interval[0]:.2f}–{interval[1]:.2f}; " if interval else ""
+    return f"{step[key]:.3f} ({shown}test split, {step.get('studies')} studies)"
 
 
 def _summary(result: Any) -> Any:
@@ -48,7 +51,7 @@ def _summary(result: Any) -> Any:
     if "supervised_before" in s:
         table.add_row("supervised AUC before", _auc(s["supervised_before"]))
         table.add_row("supervised AUC after", _auc(s["supervised_after"]))
-        table.add_row("CLIP zero-shot AUC", _auc(s["clip"], "zero_shot_macro_auc"))
+        table.add_row("CLIP zero-shot AUC", _auc(s["clip"], "zero_shot_macro_auc", "zero_shot_macro_ci"))
         tri = s["triage"]
         table.add_row(
             "triage",
@@ -88,14 +91,23 @@ def demo(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task("starting", total=None)
+        current: dict[str, Any] = {}
+
+        def finish_step() -> None:
+            # a finished step stays on screen (and in a log, where the live bar is not drawn)
+            if current:
+                bar.console.print(f"[green]✓[/] {current['message']}  [dim]{time.monotonic() - current['t']:.1f} s[/]")
 
         def step(message: str) -> None:
+            finish_step()
+            current.update(message=message, t=time.monotonic())
             bar.update(task, description=message, completed=0, total=None)
 
         def progress(done: int, total: int, message: str) -> None:
             bar.update(task, completed=done, total=total or None)
 
         result = run_demo(directory, cases=cases, seed=seed, epochs=epochs, step=step, progress=progress)
+        finish_step()
     if as_json:
         print_json(result.as_json())
     else:

@@ -79,9 +79,10 @@ def evaluate_on_truth(project: Project, model_id: Any) -> dict[str, Any]:
         doc = evaluate(project, model_id, reference=TRUTH_SOURCE)
     except InputError as exc:  # a tiny cohort's test split can be empty: say so, the loop goes on
         return {"macro_auc": None, "studies": 0, "evaluation": exc.reason}
-    out = {"macro_auc": doc["auc"].get("macro"), "studies": doc["studies"]}
+    out = {"macro_auc": doc["auc"].get("macro"), "macro_ci": doc["auc"].get("macro_ci"), "studies": doc["studies"]}
     if "zero_shot_auc" in doc:
         out["zero_shot_macro_auc"] = doc["zero_shot_auc"].get("macro")
+        out["zero_shot_macro_ci"] = doc["zero_shot_auc"].get("macro_ci")
     return out
 
 

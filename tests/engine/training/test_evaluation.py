@@ -41,6 +41,14 @@ def test_masked_cells_never_count_and_one_class_findings_leave_the_macro() -> No
     value = masked_aucs(noisy, truth, None, ("N",))["N"]
     assert lo < value < hi and 0.05 < hi - lo < 0.5
     assert summary(noisy, truth, None, ("N",))["ci"]["N"] == [lo, hi]  # seeded: the same interval twice
+    # The macro's interval: two findings, one separable and one noise; it holds the macro, and is
+    # narrower than the noisy finding's own interval (averaging two findings halves the spread).
+    both = np.concatenate([truth, truth[::-1]], axis=1)
+    two = np.concatenate([noisy, rng.normal(0, 1, truth.shape)], axis=1)
+    doc = summary(two, both, None, ("N", "R"))
+    m_lo, m_hi = doc["macro_ci"]
+    r_lo, r_hi = doc["ci"]["R"]
+    assert m_lo < doc["macro"] < m_hi and m_hi - m_lo < r_hi - r_lo
 
 
 def test_evaluate_json_on_another_project_and_the_probe(
@@ -60,7 +68,7 @@ def test_evaluate_json_on_another_project_and_the_probe(
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["model"] == model.id and doc["kind"] == "supervised" and doc["studies"] == 16
-    assert set(doc["auc"]) == {"macro", "findings", "ci"}
+    assert set(doc["auc"]) == {"macro", "findings", "ci", "macro_ci"}
     assert set(doc["auc"]["ci"]) <= set(doc["auc"]["findings"]) and doc["auc"]["findings"]
     assert doc["auc"]["macro"] == pytest.approx(np.mean(list(doc["auc"]["findings"].values())))
     for name, (lo, hi) in doc["auc"]["ci"].items():
