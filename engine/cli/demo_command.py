@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from radcurate.engine.cli.app import app, console, err_console, print_json
+from radcurate.engine.demo.run import DEFAULT_CASES, DEFAULT_EPOCHS
 
 
 def _auc(step: dict[str, Any] | None, key: str = "macro_auc", ci: str = "macro_ci") -> str:
@@ -41,6 +42,15 @@ def _summary(result: Any) -> Any:
             + f"dr_a corrected {review['dr_a']['corrected']}, dr_b {review['dr_b']['corrected']}; "
             f"adjudicated {review['dr_adjudicator']['settled']}",
         )
+    labels = review.get("train_labels", {})
+    if labels.get("cells"):
+        silver, now = labels["silver"], labels["trained_on"]
+        table.add_row(
+            "training labels",
+            f"{labels['studies']} train studies: silver {silver['wrong']} wrong, {silver['masked']} masked "
+            f"(uncertain) → after the review {now['wrong']} wrong, {now['masked']} masked, of "
+            f"{labels['cells']} cells, vs the image truth",
+        )
     ranking = s.get("ranking", {})
     if ranking.get("gain") is not None:
         table.add_row(
@@ -72,9 +82,9 @@ def _summary(result: Any) -> Any:
 @app.command()
 def demo(
     directory: Path = typer.Argument(Path("radcurate-demo"), help="Folder for the cohort and the project."),
-    cases: int = typer.Option(96, "--cases", min=2, help="Phantom studies to generate."),
+    cases: int = typer.Option(DEFAULT_CASES, "--cases", min=2, help="Phantom studies to generate."),
     seed: int = typer.Option(0, "--seed", help="Phantom seed."),
-    epochs: int = typer.Option(24, "--epochs", min=1, help="Training epochs for each model."),
+    epochs: int = typer.Option(DEFAULT_EPOCHS, "--epochs", min=1, help="Training epochs for each model."),
     open_app: bool = typer.Option(False, "--open", help="Open the review app on the project afterwards."),
     as_json: bool = typer.Option(False, "--json", help="Print what each step did as JSON."),
 ) -> None:

@@ -142,6 +142,35 @@ def silver_errors(project: Project, truth: dict[str, dict[str, bool]]) -> dict[s
     return out
 
 
+def training_label_errors(project: Project, truth: dict[str, dict[str, bool]]) -> dict[str, Any]:
+    """What the readers' corrections changed in what a training run learns, without a model's noise.
+
+    Over the train split's cells, in the shown silver labels and in what training now learns from
+    (readers' gold where they decided): how many contradict the image truth, and how many are
+    masked (uncertain or unresolved: training leaves them out, so a finding there is not learnt).
+    """
+    from radcurate.engine.training import splits
+
+    split = splits.ensure_split(project.db, project.settings.training)
+    train = [s for s in splits.studies_in(split, ["train"]) if s in truth]
+    effective = project.project_labels()
+    counted = {"silver": [0, 0], "trained_on": [0, 0]}  # [wrong, masked]
+    for study_id in train:
+        silver = {f: lab.state for f, lab in project.silver(study_id).items()}
+        now = {f: lab.state for f, lab in effective.get(study_id, {}).items()}
+        for name, states in (("silver", silver), ("trained_on", now)):
+            for finding, state in states.items():
+                if state is None or state is LabelState.UNCERTAIN:
+                    counted[name][1] += 1
+                else:
+                    counted[name][0] += (state is LabelState.PRESENT) != truth[study_id].get(finding, False)
+    cells = len(train) * len(project.vocabulary)
+    out: dict[str, Any] = {"studies": len(train), "cells": cells}
+    for name, (wrong, masked) in counted.items():
+        out[name] = {"wrong": wrong, "masked": masked, "right_share": round(1 - (wrong + masked) / cells, 4)}
+    return out
+
+
 def ranking_gain(project: Project, truth: dict[str, dict[str, bool]], fraction: float = 0.1) -> dict[str, Any]:
     """Silver errors found per case reviewed in the ranked worklist's first ``fraction`` vs random order."""
     from radcurate.engine.review.ranking import rank

@@ -30,8 +30,8 @@ from radcurate.engine.errors import InputError
 from radcurate.engine.project import DATABASE_FILE, Project
 
 REPORT_TRUTH_SOURCE = "phantom-report-truth"
-DEFAULT_CASES = 96
-DEFAULT_EPOCHS = 24
+DEFAULT_CASES = 256
+DEFAULT_EPOCHS = 12
 REVIEW_FRACTION = 0.3  # the share of the ranked worklist the scripted readers review
 
 Step = Callable[[str], None]
@@ -111,6 +111,7 @@ def _review_steps(project: Project, cohort: Path, state: dict[str, Any], result:
     kappa = project.agreement(f"reader:{READER_A}", f"reader:{READER_B}").as_json()
     result.steps["review"]["kappa"] = kappa["macro"].get("kappa")
     result.steps["review"]["unresolved_after"] = project.status()["unresolved"]
+    result.steps["review"]["train_labels"] = loop_steps.training_label_errors(project, truth)
 
 
 def _learning_steps(

@@ -21,6 +21,11 @@ def test_demo_runs_the_whole_loop_and_a_second_run_reuses_it(tmp_path: Path) -> 
     assert first["import"]["quarantined"] == []
     assert first["extract"]["labelled"] == 8 and first["agreement"]["macro"]["f1"] > 0.8
     assert first["review"][READER_A]["studies"] >= 2 and first["review"]["unresolved_after"] == 0
+    labels = first["review"]["train_labels"]  # readers correct against the truth: never more wrong
+    before, after = labels["silver"], labels["trained_on"]
+    assert labels["cells"] == labels["studies"] * 18 and labels["studies"] > 0
+    assert after["wrong"] + after["masked"] <= before["wrong"] + before["masked"]
+    assert after["right_share"] >= before["right_share"]
     for step in ("supervised_before", "supervised_after", "clip"):
         assert "id" in first[step]
     assert Path(first["export_onnx"]["bundle"], "manifest.json").is_file()
@@ -47,4 +52,6 @@ def test_demo_cli_json_without_learning_steps_is_quick(tmp_path: Path) -> None:
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
+    # each finished step stays on stderr with its time (in a log too, where no live bar is drawn)
+    assert "✓ import volumes and reports" in out.stderr and "✓ export the de-identified curated dataset" in out.stderr
     assert doc["steps"]["status"]["studies"] == 4 and doc["steps"]["status"]["quarantined"] == 0
