@@ -3,13 +3,15 @@
 Jobs run as subprocesses recorded in the store (engine/jobs.py); this dock only reads them through
 ``Project.jobs()`` — in a napari ``thread_worker``, once a second, so a slow disk never freezes
 the review — and asks ``Project.cancel_job(id)`` to stop one (cooperative: the job stops at its
-next safe point). Retraining from the app needs the training capability; until the engine has it
-the button stays disabled and says why.
+next safe point). Retraining from the app needs torch (the ``[train]`` extra); where it is missing
+(a core install, or the desktop bundle, which ships without torch) the button stays disabled and
+its tooltip says where training can run instead.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import sys
 from typing import Any
 
 from qtpy.QtCore import Qt, QTimer
@@ -37,6 +39,11 @@ def training_available() -> tuple[bool, str]:
     if importlib.util.find_spec("radcurate.engine.training") is None:
         return False, "Retraining arrives with the training capability (radcurate train); not in this version yet."
     if importlib.util.find_spec("torch") is None:
+        if getattr(sys, "frozen", False):  # the PyInstaller bundle: pip cannot add torch to it
+            return False, (
+                "This desktop bundle has no torch, so it cannot train. Train where radcurate[train] is "
+                "installed (radcurate train DIR); the app shows the new model's scores when it is registered."
+            )
         return False, "Retraining needs the training extra: pip install 'radcurate[train]'."
     return True, "Retrain the supervised model on silver + your gold labels (runs as a job)."
 

@@ -144,3 +144,17 @@ def test_triage_widget_stands_alone(phantom_project, qtbot) -> None:  # noqa: AN
     widget = TriageWidget(session)
     qtbot.addWidget(widget)
     assert widget.state.text() == NO_BUNDLE
+
+
+def test_retrain_says_where_training_can_run_without_torch(monkeypatch) -> None:  # noqa: ANN001
+    """A core install is told which extra to add; the bundle (no pip) where training runs instead."""
+    import importlib.util
+    import sys
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    can_train, why = training_available()
+    assert not can_train and "pip install 'radcurate[train]'" in why
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    can_train, why = training_available()
+    assert not can_train and "bundle has no torch" in why and "radcurate train DIR" in why and "pip" not in why
