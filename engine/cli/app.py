@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import sqlite3
 import sys
 from typing import Any
@@ -40,6 +41,19 @@ def _strict(data: Any) -> Any:
     if isinstance(data, list | tuple):
         return [_strict(v) for v in data]
     return data
+
+
+def sigterm_as_interrupt() -> None:
+    """A terminated job command (extract, train) closes its job as ``interrupted`` instead of leaving
+    it ``running``: SIGTERM is raised as the KeyboardInterrupt the job runner already handles."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (tests driving the app in-process)
+        pass
 
 
 def print_json(data: Any) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import Any, Optional
 
@@ -10,21 +9,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from radcurate.engine.cli.app import app, console, print_json
+from radcurate.engine.cli.app import app, console, print_json, sigterm_as_interrupt
 
 JSON_OPT = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table.")
-
-
-def _sigterm_as_interrupt() -> None:
-    """A terminated extraction closes its job as ``interrupted`` instead of leaving it ``running``."""
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread (tests driving the app in-process)
-        pass
 
 
 @app.command()
@@ -126,7 +113,7 @@ def extract(
                 if v is not None
             },
         }
-        _sigterm_as_interrupt()
+        sigterm_as_interrupt()
         run = {
             "source": source,
             "limit": limit,

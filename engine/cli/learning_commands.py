@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import os
-import signal
 from pathlib import Path
 from typing import Any, Optional
 
@@ -16,19 +15,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from radcurate.engine.cli.app import app, console, err_console, print_json
+from radcurate.engine.cli.app import app, console, err_console, print_json, sigterm_as_interrupt
 
 JSON_OPT = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table.")
-
-
-def _sigterm_as_interrupt() -> None:
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        pass
 
 
 def _bar() -> Progress:
@@ -78,7 +67,7 @@ def train(
 
     names = tuple(n.strip() for item in withhold for n in item.split(",") if n.strip())
     request = TrainRequest(kind, epochs, init, lock, names, finding, from_model, seed)
-    _sigterm_as_interrupt()
+    sigterm_as_interrupt()
     with Project.open(directory) as project, _bar() as bar:
         task = bar.add_task(f"train {kind}", total=None, note="")
 
