@@ -26,6 +26,8 @@ lint: setup
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy engine
 	$(VENV)/bin/npe2 validate radcurate
+	# the generated CLI reference and key map (docs/cli.md, docs/keys.md) match the commands
+	$(PY) -m tools.cli_reference --check
 
 test: setup lint
 	bash scripts/system-deps.sh
