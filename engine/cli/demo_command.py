@@ -25,6 +25,8 @@ def _summary(result: Any) -> Any:
 
     s = result.steps
     table = Table(title="radcurate demo", show_header=False)
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")  # a path is folded onto the next line, never cut with "…"
     imp = s["import"]["imported"]
     table.add_row("phantom", f"{s['phantom'].get('cases')} cases in {result.cohort}")
     table.add_row("import", f"{imp['studies']} studies, {imp['series']} series, {imp['reports']} reports new")
