@@ -56,6 +56,28 @@ def sigterm_as_interrupt() -> None:
         pass
 
 
+def progress_bar(*, elapsed: bool = True, remaining: bool = False, note: bool = False, stderr: bool = False) -> Any:
+    """The commands' one rich progress bar: description, bar, M/N, then the chosen time columns and
+    a ``note`` field; transient (gone when done). Built lazily so ``--help`` stays fast."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns: list[Any] = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()]
+    if elapsed:
+        columns.append(TimeElapsedColumn())
+    if remaining:
+        columns.append(TimeRemainingColumn())
+    if note:
+        columns.append(TextColumn("{task.fields[note]}", style="dim"))
+    return Progress(*columns, console=err_console if stderr else console, transient=True)
+
+
 def print_json(data: Any) -> None:
     """Write ``data`` as JSON to stdout (plain, so pipes and ``jq`` get exactly the document)."""
     sys.stdout.write(json.dumps(_strict(data), indent=2, default=str, allow_nan=False) + "\n")

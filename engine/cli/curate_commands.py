@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from radcurate.engine.cli.app import app, console, print_json
+from radcurate.engine.cli.app import app, console, print_json, progress_bar
 
 JSON_OPT = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table.")
 
@@ -104,8 +103,7 @@ def export_dataset(
         if as_json:
             summary = plugin.export(project, out, options)
         else:
-            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-            with Progress(*columns, console=console, transient=True) as bar:
+            with progress_bar() as bar:
                 task = bar.add_task("export", total=None)
                 summary = plugin.export(
                     project, out, {**options, "progress": lambda d, t: bar.update(task, completed=d, total=t)}

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from radcurate.engine.cli.app import app, console, err_console, print_json
+from radcurate.engine.cli.app import app, console, print_json, progress_bar
 from radcurate.engine.demo.run import DEFAULT_CASES, DEFAULT_EPOCHS
 
 
@@ -96,12 +96,10 @@ def demo(
 
     Example: radcurate demo /tmp/radcurate-demo
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from radcurate.engine.demo.run import run_demo
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err_console, transient=True) as bar:
+    with progress_bar(stderr=True) as bar:
         task = bar.add_task("starting", total=None)
         current: dict[str, Any] = {}
 

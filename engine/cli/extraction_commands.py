@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from radcurate.engine.cli.app import app, console, print_json, sigterm_as_interrupt
+from radcurate.engine.cli.app import app, console, print_json, progress_bar, sigterm_as_interrupt
 
 JSON_OPT = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table.")
 
@@ -128,15 +127,7 @@ def extract(
             project.refresh_priorities()  # the labels changed: store the studies' review priorities
             print_json(summary.as_json())
             return
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[note]}"),
-        )
-        with Progress(*columns, console=console, transient=True) as bar:
+        with progress_bar(remaining=True, note=True) as bar:
             task = bar.add_task(f"extract ({name})", total=None, note="")
 
             def on_progress(done: int, total: int, message: str) -> None:

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from radcurate.engine.cli.app import app, console, print_json
+from radcurate.engine.cli.app import app, console, print_json, progress_bar
 
 JSON_OPT = typer.Option(False, "--json", help="Print machine-readable JSON instead of a summary.")
 
@@ -46,19 +46,6 @@ and/or --query FILTERS. DICOMweb credentials come from RADCURATE_PACS_USER + RAD
 
   radcurate import ~/ct-project dimse://PACS@10.0.0.5:104 --study 1.2.840.113619.2.55.3.604688 --reports reports.csv
 """
-
-
-def _progress_bar():  # -> rich Progress, built lazily so `--help` stays fast
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    )
 
 
 @app.command("import", help=IMPORT_HELP)
@@ -109,7 +96,7 @@ def import_(
     with Project.open(directory) as project:
         options = {"reports": reports or [], "id_column": id_column, "text_column": text_column}
         if console.is_terminal and not as_json:
-            with _progress_bar() as bar:
+            with progress_bar(elapsed=False, remaining=True) as bar:
                 tasks: dict[str, int] = {}
 
                 def progress(phase: str, done: int, total: int | None) -> None:

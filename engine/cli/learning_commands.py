@@ -12,25 +12,11 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from radcurate.engine.cli.app import app, console, err_console, print_json, sigterm_as_interrupt
+from radcurate.engine.cli.app import app, console, print_json, progress_bar, sigterm_as_interrupt
 
 JSON_OPT = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table.")
-
-
-def _bar() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[note]}", style="dim"),
-        console=err_console,
-        transient=True,
-    )
 
 
 def _fmt(value: Any) -> str:
@@ -68,7 +54,7 @@ def train(
     names = tuple(n.strip() for item in withhold for n in item.split(",") if n.strip())
     request = TrainRequest(kind, epochs, init, lock, names, finding, from_model, seed)
     sigterm_as_interrupt()
-    with Project.open(directory) as project, _bar() as bar:
+    with Project.open(directory) as project, progress_bar(remaining=True, note=True, stderr=True) as bar:
         task = bar.add_task(f"train {kind}", total=None, note="")
 
         def on_progress(done: int, total: int, message: str) -> None:
@@ -183,7 +169,7 @@ def score(
     from radcurate.engine.project import Project
     from radcurate.engine.training.scoring import score_all
 
-    with Project.open(directory) as project, _bar() as bar:
+    with Project.open(directory) as project, progress_bar(remaining=True, note=True, stderr=True) as bar:
         task = bar.add_task("score", total=None, note="")
         rows = score_all(project, model, on_progress=lambda d, t: bar.update(task, completed=d, total=t))
         project.refresh_priorities()  # the new scores: store each study's review priority now

@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 import typer
 
-from radcurate.engine.cli.app import app, console, err_console, print_json
+from radcurate.engine.cli.app import app, console, err_console, print_json, progress_bar
 
 PACS_URLS = """PACS URLs: dicomweb+https://HOST/dicom-web (QIDO-RS + WADO-RS) or dimse://AET@HOST:PORT \
 (C-FIND + C-GET/C-MOVE; our AE title, retrieve mode and C-MOVE port are [pacs] settings in radcurate.toml). \
@@ -26,9 +26,7 @@ class _Bars:
     """Rich bars fed by the engine's FetchEvents (overall + the series in flight)."""
 
     def __init__(self) -> None:
-        from radcurate.engine.cli.ingest_commands import _progress_bar  # the import command's bar
-
-        self.bar = _progress_bar()
+        self.bar = progress_bar(elapsed=False, remaining=True)  # the import command's bar
         self.overall: Any = None
         self.current: Any = None
 

@@ -16,22 +16,6 @@ import typer
 JSON_OPT = typer.Option(False, "--json", help="Print machine-readable JSON instead of text.")
 
 
-def _progress_bar() -> object:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from radcurate.engine.cli.app import err_console
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[note]}", style="dim"),
-        console=err_console,
-        transient=True,
-    )
-
-
 def _triage_command(
     bundle: Path,
     paths: list[Path],
@@ -43,13 +27,13 @@ def _triage_command(
 ) -> None:
     from rich.markup import escape
 
-    from radcurate.engine.cli.app import err_console, print_json
+    from radcurate.engine.cli.app import err_console, print_json, progress_bar
     from radcurate.engine.errors import InputError
     from radcurate.engine.triage import inputs
     from radcurate.engine.triage.run import render_csv, triage, write_output
 
     picked = inputs.Shard.parse(shard)
-    with _progress_bar() as bar:  # type: ignore[attr-defined]
+    with progress_bar(note=True, stderr=True) as bar:
         task = bar.add_task("triage", total=None, note="")
 
         def on_progress(done: int, total: int, label: str) -> None:
@@ -121,9 +105,9 @@ def register(app: typer.Typer) -> None:
 
         Example: radcurate export-onnx myproject clip-0003 bundles/clip-0003 --int8
         """
-        from radcurate.engine.cli.app import console, print_json
+        from radcurate.engine.cli.app import console, print_json, progress_bar
 
-        with _progress_bar() as bar:  # type: ignore[attr-defined]
+        with progress_bar(note=True, stderr=True) as bar:
             task = bar.add_task("export-onnx", total=None, note="graphs, parity checks")
             manifest = export_registered(directory, model, out, int8=int8)
             bar.update(task, completed=1, total=1)

@@ -68,6 +68,11 @@ def _interval(values: list[float]) -> tuple[float, float]:
     return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
 
 
+def _finding_intervals(draws: dict[str, list[float]]) -> dict[str, tuple[float, float]]:
+    """Each finding's interval, where at least 10 resamples kept both of its classes."""
+    return {f: _interval(v) for f, v in draws.items() if len(v) >= 10}
+
+
 def bootstrap_cis(
     scores: np.ndarray,
     labels: np.ndarray,
@@ -79,7 +84,7 @@ def bootstrap_cis(
 ) -> dict[str, tuple[float, float]]:
     """Percentile 95% interval of each finding's AUC over ``samples`` study resamples."""
     draws, _ = _bootstrap_draws(scores, labels, mask, findings, samples, seed)
-    return {f: _interval(v) for f, v in draws.items() if len(v) >= 10}
+    return _finding_intervals(draws)
 
 
 def summary(
@@ -88,7 +93,7 @@ def summary(
     """The ``auc`` object of ``evaluate --json``: ``{"macro", "findings", "ci", "macro_ci"}``."""
     aucs = masked_aucs(scores, labels, mask, findings)
     draws, macros = _bootstrap_draws(scores, labels, mask, findings, BOOTSTRAP_SAMPLES, seed)
-    cis = {f: _interval(v) for f, v in draws.items() if len(v) >= 10}
+    cis = _finding_intervals(draws)
     doc: dict[str, object] = {
         "macro": macro(aucs),
         "findings": aucs,
