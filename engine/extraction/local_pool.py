@@ -2,7 +2,9 @@
 
 The rules extractor is pure Python and CPU-bound, so a site's archive is labelled by a process pool
 (one worker per core) while the parent process alone writes the store, in batches — SQLite wants
-one writer. Small runs stay in-process: starting workers costs more than a few hundred reports.
+one writer. The workers also check each report's labels and pack them as the store keeps them,
+so the writer's share per report is one INSERT. Small runs stay in-process: starting workers
+costs more than a few hundred reports.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import Any
 
 from radcurate.engine.contracts.labels import SilverLabel
 from radcurate.engine.errors import ExtractionError
+from radcurate.engine.store.label_sets import pack
 from radcurate.engine.store.studies import Report
-from radcurate.engine.vocabulary import LabelState, Vocabulary
+from radcurate.engine.vocabulary import Vocabulary
 
 POOL_MIN_REPORTS = 2000  # below this a pool's start-up costs more than it saves
 CHUNK = 100  # reports per task: large enough to amortise pickling, small enough to keep progress live
@@ -52,30 +55,42 @@ def _init_worker(payload: bytes) -> None:
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
-# A label as plain values for the trip back from a worker: unpickling 18 frozen dataclasses with
-# their enum states cost the parent (the store's one writer) ~10x more than these tuples.
-Packed = tuple[str, str, str | None, int | None, int | None, float | None, tuple[str, ...]]
-_STATES = {s.value: s for s in LabelState}
+#: A report's outcome as the store's writer wants it: (the packed label set, its label count,
+#: any label flagged?, "") or (None, 0, False, the reason to quarantine). Checking and packing run
+#: in the worker: the writer binds the packed text as is (engine/store/label_sets.py).
+Labelled = tuple[str | None, int, bool, str]
 
 
-def _pack(outcome: Outcome) -> tuple[bool, Any, str]:
-    """(packed?, labels, reason): built-in labels as tuples; a plugin's own label type as it is."""
-    labels, reason = outcome
-    if labels is None or not all(type(lab) is SilverLabel for lab in labels):
-        return False, labels, reason
-    return True, [(x.finding, str(x.state), x.evidence, x.start, x.end, x.confidence, x.flags) for x in labels], reason
+def check_labels(labels: Sequence[SilverLabel], vocabulary: Vocabulary) -> list[SilverLabel]:
+    """``labels`` in vocabulary order, one per finding, or an :class:`ExtractionError` saying what is wrong."""
+    if not isinstance(labels, list | tuple):
+        raise ExtractionError(f"the extractor returned {type(labels).__name__}, not a list of labels")
+    by_finding = {lab.finding: lab for lab in labels}
+    missing = [f for f in vocabulary if f not in by_finding]
+    if missing or len(labels) != len(vocabulary):
+        raise ExtractionError(
+            f"the extractor returned {len(labels)} labels for {len(vocabulary)} findings"
+            + (f" (missing: {', '.join(missing)})" if missing else "")
+        )
+    return [by_finding[f] for f in vocabulary]
 
 
-def _unpack(packed: tuple[bool, Any, str]) -> Outcome:
-    is_packed, labels, reason = packed
-    if not is_packed:
-        return labels, reason
-    return [SilverLabel(f, _STATES.get(st, st), e, a, b, c, tuple(fl)) for f, st, e, a, b, c, fl in labels], reason
+def _label_and_pack(extractor: Any, text: str, vocabulary: Vocabulary) -> Labelled:
+    labels, reason = _label_one(extractor, text, vocabulary)
+    if labels is None:
+        return None, 0, False, reason
+    try:
+        ordered = check_labels(labels, vocabulary)
+        return pack(ordered), len(ordered), any(lab.flags for lab in ordered), ""
+    except ExtractionError as exc:
+        return None, 0, False, f"{extractor.name}: {exc}"
+    except Exception as exc:  # a plugin's own label type that does not hold a label's fields
+        return None, 0, False, f"{extractor.name} returned unusable labels: {type(exc).__name__}: {exc}"
 
 
-def _label_chunk(texts: Sequence[str]) -> list[Any]:
+def _label_chunk(texts: Sequence[str]) -> list[Labelled]:
     assert _worker_vocabulary is not None
-    return [_pack(_label_one(_worker_extractor, text, _worker_vocabulary)) for text in texts]
+    return [_label_and_pack(_worker_extractor, text, _worker_vocabulary) for text in texts]
 
 
 def workers_for(extractor: Any, n_reports: int) -> int:
@@ -90,22 +105,21 @@ def workers_for(extractor: Any, n_reports: int) -> int:
     return cores
 
 
-def label_reports(extractor: Any, reports: Sequence[Report], vocabulary: Vocabulary) -> Iterator[Outcome]:
-    """Each report's outcome, in the order of ``reports``; a pool across the cores for big runs.
+def label_reports(extractor: Any, reports: Sequence[Report], vocabulary: Vocabulary) -> Iterator[Labelled]:
+    """Each report's outcome (:data:`Labelled`), in the order of ``reports``; a pool across the cores for big runs.
 
     The caller may stop iterating at any time (a cancel): pending work is dropped with the pool.
     """
     workers = workers_for(extractor, len(reports))
     if not workers:
         for report in reports:
-            yield _label_one(extractor, report.text, vocabulary)
+            yield _label_and_pack(extractor, report.text, vocabulary)
         return
     payload = pickle.dumps((extractor, vocabulary))
     chunks = [[r.text for r in reports[i : i + CHUNK]] for i in range(0, len(reports), CHUNK)]
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(payload,))
     try:
         for outcomes in pool.map(_label_chunk, chunks):
-            for packed in outcomes:
-                yield _unpack(packed)
+            yield from outcomes
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlite_utils
 
 from radcurate.engine.contracts.labels import SilverLabel
-from radcurate.engine.store import labels as label_store
-from radcurate.engine.store import quarantine
+from radcurate.engine.store import label_sets, quarantine
+from radcurate.engine.store.label_sets import PackedSet
 from radcurate.engine.store.studies import Report
 
 
@@ -41,7 +41,7 @@ def store_report_outcome(
     if labels is None:
         quarantine.add(db, report.study_id, field, reason or "no labels", "extraction")
         return False
-    label_store.replace_study_labels(
+    label_sets.replace_study_labels(
         conn,
         report.study_id,
         source,
@@ -56,25 +56,19 @@ def store_report_outcome(
     return True
 
 
-def store_report_outcomes(
+def store_packed_outcomes(
     conn: sqlite3.Connection,
     db: sqlite_utils.Database,
     source: str,
-    outcomes: Sequence[tuple[Report, Sequence[SilverLabel] | None, str]],
+    labelled: Sequence[PackedSet],
+    failed: Sequence[tuple[Report, str]],
     *,
     extractor_version: str | None,
 ) -> None:
-    """A batch of ``(report, labels or None, reason)`` from an offline extractor, in a few statements.
-
-    Same rule as :func:`store_report_outcome`, written set-wise so the store keeps up with a
-    process pool of extractors (a site's archive: 1.8M label rows).
-    """
-    for report, labels, reason in outcomes:
-        if labels is None:
-            quarantine.add(db, report.study_id, "report", reason or "no labels", "extraction")
-    label_store.replace_many(
-        conn,
-        source,
-        [(r.study_id, r.sha256, labels) for r, labels, _ in outcomes if labels is not None],
-        extractor_version=extractor_version,
-    )
+    """A batch of an offline extractor's outcomes, in a few statements: the label sets its workers
+    packed (engine/store/label_sets.py), and the reports it could not label, quarantined with the
+    reason. Same rule as :func:`store_report_outcome`, written set-wise so the store keeps up with
+    a process pool of extractors (a site's archive: 100k reports, 1.8M labels)."""
+    for report, reason in failed:
+        quarantine.add(db, report.study_id, "report", reason or "no labels", "extraction")
+    label_sets.write_sets(conn, source, labelled, extractor_version=extractor_version)

@@ -26,8 +26,8 @@ from typing import Any
 from radcurate.engine.contracts.labels import SilverLabel
 from radcurate.engine.errors import InputError
 from radcurate.engine.files.text_files import ID_COLUMNS, read_text_file
+from radcurate.engine.store import label_sets, quarantine, studies
 from radcurate.engine.store import labels as label_store
-from radcurate.engine.store import quarantine, studies
 from radcurate.engine.store.decisions import write_transaction
 from radcurate.engine.vocabulary import LabelState
 
@@ -136,7 +136,7 @@ def import_labels(project: Any, file: str | Path, *, source: str, id_column: str
         label_store.ensure_source(
             conn, source, kind="reference", details={"file": str(path), "sha256": digest, "id_column": header[id_index]}
         )
-        label_store.delete_source_labels(conn, source)
+        label_sets.delete_source_labels(conn, source)
         known = {r[0] for r in conn.execute("SELECT id FROM studies").fetchall()}
         seen: set[str] = set()
         for line, row in enumerate(rows, start=2):
@@ -153,7 +153,7 @@ def import_labels(project: Any, file: str | Path, *, source: str, id_column: str
             study_id = row[id_index].strip()
             seen.add(study_id)
             sha = studies.current_report_sha256(conn, study_id)  # the text the reference labelled
-            label_store.replace_study_labels(conn, study_id, source, labels, report_sha256=sha)
+            label_sets.replace_study_labels(conn, study_id, source, labels, report_sha256=sha)
             summary.imported += 1
     return summary
 

@@ -7,8 +7,9 @@ one run.
 
 Two paths:
 
-* an offline extractor (``rules``) runs in this process, report by report; labels are committed
-  every few hundred reports or quarter second, each report's labels whole;
+* an offline extractor (``rules``) runs in this process, or in a process pool across the cores
+  for big runs (:mod:`.local_pool`); labels are committed every few hundred reports or quarter
+  second, each report's labels whole;
 * a :class:`~radcurate.engine.extraction.remote.RemoteExtractor` (``llm``) goes through the cache
   and concurrent requests (:mod:`.remote`), or the Batch API (:mod:`.batch`).
 
@@ -25,10 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from radcurate.engine.contracts import plugins
-from radcurate.engine.contracts.labels import SilverLabel
-from radcurate.engine.errors import ExtractionError, InputError
+from radcurate.engine.errors import InputError
 from radcurate.engine.extraction.local_pool import label_reports
-from radcurate.engine.extraction.outcomes import store_report_outcomes
+from radcurate.engine.extraction.outcomes import store_packed_outcomes
 from radcurate.engine.extraction.phi_guard import report_scrubber, should_scrub
 from radcurate.engine.extraction.remote import RemoteExtractor, RemoteRun, group_reports, run_online
 from radcurate.engine.extraction.summary import CostEstimate, ExtractionSummary
@@ -36,6 +36,7 @@ from radcurate.engine.jobs import records as jobs
 from radcurate.engine.store import labels as label_store
 from radcurate.engine.store import llm_cache, studies
 from radcurate.engine.store.decisions import write_transaction
+from radcurate.engine.store.label_sets import PackedSet
 from radcurate.engine.vocabulary import Vocabulary
 
 ProgressCallback = Callable[[int, int, str], None]
@@ -145,19 +146,6 @@ def estimate(
     )
 
 
-def _check_labels(labels: Sequence[SilverLabel], vocabulary: Vocabulary) -> list[SilverLabel]:
-    if not isinstance(labels, list | tuple):
-        raise ExtractionError(f"the extractor returned {type(labels).__name__}, not a list of labels")
-    by_finding = {lab.finding: lab for lab in labels}
-    missing = [f for f in vocabulary if f not in by_finding]
-    if missing or len(labels) != len(vocabulary):
-        raise ExtractionError(
-            f"the extractor returned {len(labels)} labels for {len(vocabulary)} findings"
-            + (f" (missing: {', '.join(missing)})" if missing else "")
-        )
-    return [by_finding[f] for f in vocabulary]
-
-
 def _run_local(
     project: Any,
     extractor: Any,
@@ -169,31 +157,28 @@ def _run_local(
 ) -> None:
     db, vocabulary = project.db, project.vocabulary
     version = str(extractor.version)
-    pending: list[tuple[studies.Report, list[SilverLabel] | None, str]] = []
+    labelled: list[PackedSet] = []
+    failed: list[tuple[studies.Report, str]] = []
     last = time.monotonic()
 
     def commit() -> bool:
         with write_transaction(db) as conn:
-            store_report_outcomes(conn, db, source, pending, extractor_version=version)
-            pending.clear()
+            store_packed_outcomes(conn, db, source, labelled, failed, extractor_version=version)
+            labelled.clear()
+            failed.clear()
             return jobs.update(db, job.id, summary.done, summary.todo, summary.message())
 
     started = time.monotonic()
-    for report, (labels, reason) in zip(todo, label_reports(extractor, todo, vocabulary), strict=False):
-        if labels is not None:
-            try:
-                labels = _check_labels(labels, vocabulary)
-            except ExtractionError as exc:
-                labels, reason = None, f"{extractor.name}: {exc}"
-        if labels is None:
-            pending.append((report, None, reason))
+    for report, (packed, n, flagged, reason) in zip(todo, label_reports(extractor, todo, vocabulary), strict=False):
+        if packed is None:
+            failed.append((report, reason))
             summary.quarantined += 1
         else:
-            pending.append((report, labels, ""))
+            labelled.append((report.study_id, report.sha256, packed, n))
             summary.labelled += 1
-            summary.flagged += any(lab.flags for lab in labels)
+            summary.flagged += flagged
         now = time.monotonic()
-        if len(pending) >= COMMIT_EVERY_REPORTS or now - last >= COMMIT_EVERY_S:
+        if len(labelled) + len(failed) >= COMMIT_EVERY_REPORTS or now - last >= COMMIT_EVERY_S:
             last = now
             summary.seconds = now - started
             cancel = commit()

@@ -1,12 +1,10 @@
 """Label sources and their silver labels.
 
 A *label source* is whoever labelled: an extractor run (``rules``, ``llm:gpt-4o-mini``) or a
-reference labeller imported from a file (``ctrate``). Each source holds at most one label per
-study and finding (``UNIQUE (study_id, source, finding)``); a rerun replaces a study's labels in
-one transaction, so a study never shows half old, half new labels.
-
-Usage (tokens, cost) is recorded per label so any subset sums correctly: a report's usage is split
-over its labels, integer tokens exactly (the remainder goes to the first labels).
+reference labeller imported from a file (``ctrate``). Each source holds one *label set* per study
+and report text (engine/store/label_sets.py writes them); reads here go through the
+``silver_labels`` view, a row per label, where a report's usage is split over its labels, integer
+tokens exactly (the remainder on the first labels), so any subset of labels sums correctly.
 """
 
 from __future__ import annotations
@@ -25,12 +23,7 @@ from radcurate.engine.store.database import utc_now
 from radcurate.engine.vocabulary import LabelState
 
 KINDS = ("extractor", "reference")
-# A study whose labels change is marked for the ranking's stored priorities (migration m010;
-# engine/review/priorities.py): once per study here, not per label row.
-MARK_FOR_RANKING = (
-    "INSERT INTO priority_dirty (study_id) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM priority_dirty WHERE study_id = ?)"
-)
-# SQL condition: the label ``l`` was made from the study's report text as it is now (not stale).
+# SQL condition: the label (or label set) ``l`` was made from the study's report text as it is now (not stale).
 CURRENT = " AND l.report_sha256 IS (SELECT r.sha256 FROM reports r WHERE r.id = l.study_id)"
 
 
@@ -140,8 +133,8 @@ def update_details(conn: sqlite3.Connection, name: str, **changes: Any) -> dict[
 _SOURCES_SQL = """
     SELECT s.name, s.kind, s.plugin, s.version, s.details, s.created_at,
            coalesce(json_extract(s.details, '$.last_run_at'), s.created_at) AS last_run,
-           (SELECT count(*) FROM silver_labels l WHERE l.source = s.name),
-           (SELECT count(DISTINCT l.study_id) FROM silver_labels l WHERE l.source = s.name)
+           (SELECT coalesce(sum(l.n), 0) FROM label_sets l WHERE l.source = s.name),
+           (SELECT count(DISTINCT l.study_id) FROM label_sets l WHERE l.source = s.name)
     FROM label_sources s
 """
 
@@ -194,7 +187,7 @@ def latest_extractor_source(db: sqlite_utils.Database, study_id: str | None = No
     """The most recently run extractor source (having labels for ``study_id`` if given)."""
     sql = (
         "SELECT s.name FROM label_sources s WHERE s.kind = 'extractor' AND EXISTS "
-        "(SELECT 1 FROM silver_labels l WHERE l.source = s.name {study}" + CURRENT + ") "
+        "(SELECT 1 FROM label_sets l WHERE l.source = s.name {study}" + CURRENT + ") "
         "ORDER BY coalesce(json_extract(s.details, '$.last_run_at'), s.created_at) DESC, s.name LIMIT 1"
     )
     if study_id is None:
@@ -204,127 +197,7 @@ def latest_extractor_source(db: sqlite_utils.Database, study_id: str | None = No
     return row[0] if row else None
 
 
-# --------------------------------------------------------------------------- labels
-def _split(total: int, parts: int) -> list[int]:
-    base, extra = divmod(total, parts)
-    return [base + (1 if i < extra else 0) for i in range(parts)]
-
-
-def replace_study_labels(
-    conn: sqlite3.Connection,
-    study_id: str,
-    source: str,
-    labels: Sequence[SilverLabel],
-    *,
-    report_sha256: str | None,
-    extractor_version: str | None = None,
-    prompt_hash: str | None = None,
-    tokens_in: int = 0,
-    tokens_out: int = 0,
-    cost_usd: float = 0.0,
-) -> None:
-    """Replace one study's labels from one source for one report text. Caller holds the transaction.
-
-    ``report_sha256`` is the text the labels were made from: labels of earlier texts stay (stale,
-    for the record); a rerun on the same text replaces its own. ``tokens_in``/``tokens_out``/
-    ``cost_usd`` are the whole report's usage, split over its labels.
-    """
-    removed = conn.execute(
-        "DELETE FROM silver_labels WHERE study_id = ? AND source = ? AND report_sha256 IS ?",
-        (study_id, source, report_sha256),
-    ).rowcount
-    conn.execute(MARK_FOR_RANKING, (study_id, study_id))
-    if removed != len(labels):  # the maintained count ``status`` reads (migration m009)
-        conn.execute(
-            "UPDATE label_sources SET label_count = label_count + ? WHERE name = ?", (len(labels) - removed, source)
-        )
-    if not labels:
-        return
-    n = len(labels)
-    t_in, t_out = _split(int(tokens_in), n), _split(int(tokens_out), n)
-    now = utc_now()
-    conn.executemany(
-        "INSERT INTO silver_labels (study_id, source, finding, state, evidence, start, end, confidence, flags,"
-        " extractor_version, prompt_hash, tokens_in, tokens_out, cost_usd, created_at, report_sha256)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                study_id,
-                source,
-                lab.finding,
-                LabelState(lab.state).value,
-                lab.evidence,
-                lab.start,
-                lab.end,
-                lab.confidence,
-                json.dumps(list(lab.flags)),
-                extractor_version,
-                prompt_hash,
-                t_in[i],
-                t_out[i],
-                cost_usd / n,
-                now,
-                report_sha256,
-            )
-            for i, lab in enumerate(labels)
-        ],
-    )
-
-
-def replace_many(
-    conn: sqlite3.Connection,
-    source: str,
-    items: Sequence[tuple[str, str | None, Sequence[SilverLabel]]],
-    *,
-    extractor_version: str | None = None,
-) -> None:
-    """:func:`replace_study_labels` for many ``(study_id, report_sha256, labels)`` of one offline
-    source (no usage to split) in three statements. Caller holds the transaction."""
-    if not items:
-        return
-    removed = conn.executemany(
-        "DELETE FROM silver_labels WHERE study_id = ? AND source = ? AND report_sha256 IS ?",
-        [(study_id, source, sha) for study_id, sha, _ in items],
-    ).rowcount
-    conn.executemany(MARK_FOR_RANKING, [(study_id, study_id) for study_id, _, _ in items])
-    now = utc_now()
-    rows = [
-        (
-            study_id,
-            source,
-            lab.finding,
-            lab.state if isinstance(lab.state, LabelState) else LabelState(lab.state).value,  # a str: binds as is
-            lab.evidence,
-            lab.start,
-            lab.end,
-            lab.confidence,
-            json.dumps(list(lab.flags)) if lab.flags else "[]",
-            extractor_version,
-            now,
-            sha,
-        )
-        for study_id, sha, labels in items
-        for lab in labels
-    ]
-    conn.executemany(
-        "INSERT INTO silver_labels (study_id, source, finding, state, evidence, start, end, confidence, flags,"
-        " extractor_version, created_at, report_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows,
-    )
-    conn.execute("UPDATE label_sources SET label_count = label_count + ? WHERE name = ?", (len(rows) - removed, source))
-
-
-def delete_source_labels(conn: sqlite3.Connection, source: str) -> int:
-    """Remove every label of a source (a reference re-import replaces the file's labels wholesale)."""
-    conn.execute("UPDATE label_sources SET label_count = 0 WHERE name = ?", (source,))
-    conn.execute(
-        "INSERT INTO priority_dirty (study_id) SELECT DISTINCT l.study_id FROM silver_labels l WHERE l.source = ?"
-        " AND NOT EXISTS (SELECT 1 FROM priority_dirty d WHERE d.study_id = l.study_id)",
-        (source,),
-    )
-    return int(conn.execute("DELETE FROM silver_labels WHERE source = ?", (source,)).rowcount or 0)
-
-
+# --------------------------------------------------------------------------- labels (reads; writes: label_sets.py)
 def label_from_row(row: Sequence[Any]) -> SilverLabel:
     """A SilverLabel from a row (finding, state, evidence, start, end, confidence, flags, ...)."""
     return SilverLabel(
@@ -368,9 +241,9 @@ def done_studies(
     text as it is now (judged by the text's sha256: a re-imported report with new text is labelled
     again; one re-imported unchanged is not)."""
     rows = db.execute(
-        "SELECT l.study_id FROM silver_labels l JOIN reports r ON r.id = l.study_id "
+        "SELECT l.study_id FROM label_sets l JOIN reports r ON r.id = l.study_id "
         "WHERE l.source = ? AND l.extractor_version IS ? AND l.prompt_hash IS ? AND l.report_sha256 = r.sha256 "
-        "GROUP BY l.study_id HAVING count(*) = ?",
+        "AND l.n = ?",
         [source, version, prompt_hash, findings],
     ).fetchall()
     return {r[0] for r in rows}
@@ -378,8 +251,8 @@ def done_studies(
 
 def usage(db: sqlite_utils.Database, source: str) -> Usage:
     row = db.execute(
-        "SELECT count(*), count(DISTINCT study_id), coalesce(sum(tokens_in), 0), "
-        "coalesce(sum(tokens_out), 0), coalesce(sum(cost_usd), 0) FROM silver_labels WHERE source = ?",
+        "SELECT coalesce(sum(n), 0), count(DISTINCT study_id), coalesce(sum(tokens_in), 0), "
+        "coalesce(sum(tokens_out), 0), coalesce(sum(cost_usd), 0) FROM label_sets WHERE source = ?",
         [source],
     ).fetchone()
     return Usage(int(row[0]), int(row[1]), int(row[2]), int(row[3]), float(row[4]))

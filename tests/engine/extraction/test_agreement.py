@@ -7,8 +7,8 @@ import pytest
 from radcurate.engine.contracts.labels import SilverLabel
 from radcurate.engine.errors import InputError
 from radcurate.engine.project import Project
+from radcurate.engine.store import label_sets, studies
 from radcurate.engine.store import labels as label_store
-from radcurate.engine.store import studies
 from radcurate.engine.store.decisions import write_transaction
 from radcurate.engine.vocabulary import LabelState
 from tests.conftest import add_studies
@@ -22,7 +22,7 @@ def put(project: Project, source: str, kind: str, states: dict[str, dict[str, La
         for study, by_finding in states.items():
             sha = studies.current_report_sha256(conn, study)
             labels = [SilverLabel(f, s) for f, s in by_finding.items()]
-            label_store.replace_study_labels(conn, study, source, labels, report_sha256=sha)
+            label_sets.replace_study_labels(conn, study, source, labels, report_sha256=sha)
 
 
 @pytest.fixture
