@@ -32,17 +32,25 @@ _INSERT = (
 PackedSet = tuple[str, str | None, str, int]
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+_STATES = frozenset(LabelState)  # a StrEnum: its members are the state strings, so a str state is found too
+
+
 def pack(labels: Sequence[SilverLabel]) -> str:
     """The JSON array a set stores: ``[finding, state, evidence, start, end, confidence]`` per label,
-    plus ``flags`` only when there are any (most labels have none)."""
+    plus ``flags`` only when there are any (most labels have none).
+
+    Runs in the extractor's worker processes once per report, so it is kept to one encoder call.
+    """
     items = []
     for lab in labels:
-        state = lab.state.value if isinstance(lab.state, LabelState) else LabelState(lab.state).value
-        item: list[object] = [lab.finding, state, lab.evidence, lab.start, lab.end, lab.confidence]
+        if lab.state not in _STATES:
+            raise ValueError(f"{lab.finding}: unknown label state {lab.state!r}")
+        item = [lab.finding, lab.state, lab.evidence, lab.start, lab.end, lab.confidence]
         if lab.flags:
             item.append(list(lab.flags))
         items.append(item)
-    return json.dumps(items, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODE(items)
 
 
 def _remove(conn: sqlite3.Connection, source: str, keys: Sequence[tuple[str, str | None]]) -> int:
