@@ -40,12 +40,13 @@ WINDOW_FINDINGS = ["Arterial wall calcification", "Coronary artery wall calcific
 WITHHELD = "Pleural effusion"
 
 
-def settings_toml(windows: str, epochs: int, threads: int) -> str:
+def settings_toml(windows: str, epochs: int, threads: int, resampling: str = "") -> str:
     return f"""preset = "demo"
 
 [preprocessing]
 spacing = [5.0, 5.0, 8.0]
 windows = {windows}
+resampling = {resampling or "[]"}
 shape = [64, 64, 32]
 
 [training]
@@ -62,18 +63,26 @@ threads = {threads}
 
 TWO = "[[-1000.0, 200.0], [-200.0, 1500.0]]"
 ONE = "[[-1000.0, 200.0]]"
+#: Input variants: folder suffix → (windows, per-window resampling). "2wmax": the wide window
+#: resampled with "max", so a one-voxel plaque keeps its HU at 5 mm (issue #13).
+VARIANTS = {
+    "2w": (TWO, '["linear", "linear"]'),
+    "1w": (ONE, '["linear"]'),
+    "2wmax": (TWO, '["linear", "max"]'),
+}
 
 
-def cohort(root: Path, name: str, cases: int, seed: int, windows: str, args: argparse.Namespace) -> Path:
+def cohort(root: Path, name: str, cases: int, seed: int, variant: str, args: argparse.Namespace) -> Path:
     """Phantom → project → import → rules extraction → truth source (reused if already built)."""
-    folder = root / f"{name}-{'2w' if windows == TWO else '1w'}"
+    folder = root / f"{name}-{variant}"
+    windows, resampling = VARIANTS[variant]
     if (folder / "radcurate.db").exists():
         return folder
     phantom = root / f"phantom-{name}"
     if not (phantom / "truth.csv").exists():
         generate_cohort(phantom, cases, seed, overwrite=True)
     Project.create(folder, preset="demo").close()
-    (folder / "radcurate.toml").write_text(settings_toml(windows, args.epochs, args.threads))
+    (folder / "radcurate.toml").write_text(settings_toml(windows, args.epochs, args.threads, resampling))
     with Project.open(folder) as project:
         project.import_paths([phantom], reports=[phantom / "reports.csv"])
         project.extract("rules")
@@ -169,14 +178,17 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1, help="CLIP seeds per start (the issue asks for 3).")
     parser.add_argument("--skip-clip", action="store_true")
     parser.add_argument("--skip-one-window", action="store_true")
+    parser.add_argument(
+        "--skip-max", action="store_true", help='Skip the two-window run whose wide window resamples with "max".'
+    )
     parser.add_argument("--fresh", action="store_true", help="Delete --work first.")
     args = parser.parse_args()
     if args.fresh:
         shutil.rmtree(args.work, ignore_errors=True)
     args.work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    train2 = cohort(args.work, "train", args.train_cases, 101, TWO, args)
-    eval2 = cohort(args.work, "eval", args.eval_cases, 202, TWO, args)
+    train2 = cohort(args.work, "train", args.train_cases, 101, "2w", args)
+    eval2 = cohort(args.work, "eval", args.eval_cases, 202, "2w", args)
     prep = time.perf_counter() - t0
     out: dict[str, Any] = {"size": vars(args) | {"work": str(args.work)}, "prep_s": prep}
 
@@ -197,10 +209,16 @@ def main() -> None:
         out[f"clip_{start}"]["retrieval"] = retrieval(train2, model, eval2)
         save()
     if not args.skip_one_window:
-        train1 = cohort(args.work, "train", args.train_cases, 101, ONE, args)
-        eval1 = cohort(args.work, "eval", args.eval_cases, 202, ONE, args)
+        train1 = cohort(args.work, "train", args.train_cases, 101, "1w", args)
+        eval1 = cohort(args.work, "eval", args.eval_cases, 202, "1w", args)
         one, out["one_window_s"] = train(train1, kind="supervised")
         out["one_window"] = evaluate(train1, one, eval1)
+        save()
+    if not args.skip_max:
+        train_max = cohort(args.work, "train", args.train_cases, 101, "2wmax", args)
+        eval_max = cohort(args.work, "eval", args.eval_cases, 202, "2wmax", args)
+        wide_max, out["wide_max_s"] = train(train_max, kind="supervised")
+        out["wide_max"] = evaluate(train_max, wide_max, eval_max)
         save()
     if not args.skip_clip:
         for start, extra in starts[1:]:
@@ -236,19 +254,23 @@ def report(out: dict[str, Any]) -> None:
         f"{size['eval_cases']} cases (seed 202), supervised {size['epochs']} epochs, CLIP {size['clip_epochs']}"
     )
     sup = out["supervised"]
-    one = out.get("one_window")
-    print(f"\n{'supervised macro AUC (eval cohort, truth)':<46}{'2 windows':>10}{'1 window':>10}   target")
+    # Columns: two windows (both linear), one window, two windows with the wide one resampled "max".
+    columns = [("2 windows", sup), ("1 window", out.get("one_window")), ("2 w. max", out.get("wide_max"))]
+    head = "".join(f"{title:>10}" for title, _ in columns)
+    print(f"\n{'supervised macro AUC (eval cohort, truth)':<46}{head}   target")
     for name, names, goal in (("easy 6", EASY, "≥ 0.95"), ("wider 9", WIDER, "≥ 0.90"), ("all 18", None, "")):
-        two_v = sup["auc"]["macro"] if names is None else group(sup, names)
-        one_v = (one["auc"]["macro"] if names is None else group(one, names)) if one else None
-        print(f"{name:<46}{fmt(two_v):>10}{fmt(one_v):>10}   {goal}")
+        cells = [(d["auc"]["macro"] if names is None else group(d, names)) if d else None for _, d in columns]
+        print(f"{name:<46}{''.join(f'{fmt(v):>10}' for v in cells)}   {goal}")
     for name in WINDOW_FINDINGS:
-        one_v = one["auc"]["findings"].get(name) if one else None
-        print(f"{name:<46}{fmt(sup['auc']['findings'].get(name)):>10}{fmt(one_v):>10}   ≥ 0.85 (2 windows)")
-    print(f"\n{'finding (2 windows)':<40}{'AUC':>7}  95% CI")
-    for name, value in sup["auc"]["findings"].items():
-        lo, hi = sup["auc"]["ci"].get(name, [float("nan")] * 2)
-        print(f"{name:<40}{fmt(value):>7}  {fmt(lo)}–{fmt(hi)}")
+        cells = [d["auc"]["findings"].get(name) if d else None for _, d in columns]
+        print(f"{name:<46}{''.join(f'{fmt(v):>10}' for v in cells)}   ≥ 0.85 (2 windows)")
+    for title, doc in (("2 windows", sup), ("2 windows, wide max", out.get("wide_max"))):
+        if not doc:
+            continue
+        print(f"\n{f'finding ({title})':<40}{'AUC':>7}  95% CI")
+        for name, value in doc["auc"]["findings"].items():
+            lo, hi = doc["auc"]["ci"].get(name, [float("nan")] * 2)
+            print(f"{name:<40}{fmt(value):>7}  {fmt(lo)}–{fmt(hi)}")
     if any(f"clip_{s}" in out for s in ("scratch", "init", "locked")):
         print(f"\n{'CLIP start':<10}{'zero-shot':>10}{'text ceil.':>11}{'aux head':>9}{'R@1':>7}{'R@5':>7}{'min':>7}")
         for start in [s for s in ("scratch", "init", "locked") if f"clip_{s}" in out]:
@@ -281,7 +303,8 @@ def report(out: dict[str, Any]) -> None:
     sup_clip = out["supervised_s"] + out.get("clip_init", {}).get("seconds", 0.0)
     print(
         f"\nwall: cohorts {out['prep_s'] / 60:.1f} min; supervised {out['supervised_s'] / 60:.1f} min; "
-        f"supervised + CLIP (init) {sup_clip / 60:.1f} min (target ≤ 10); total {out['total_s'] / 60:.1f} min"
+        + (f"supervised, wide max {out['wide_max_s'] / 60:.1f} min; " if "wide_max_s" in out else "")
+        + f"supervised + CLIP (init) {sup_clip / 60:.1f} min (target ≤ 10); total {out['total_s'] / 60:.1f} min"
     )
 
 

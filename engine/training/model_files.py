@@ -22,7 +22,7 @@ import torch
 
 from radcurate.engine.errors import InputError
 from radcurate.engine.files import atomic
-from radcurate.engine.settings import PreprocessingSettings
+from radcurate.engine.settings import PreprocessingSettings, preprocessing_identity
 from radcurate.engine.training import registry
 from radcurate.engine.training.registry import ModelRecord
 from radcurate.engine.training.supervised import Architecture, SupervisedTask, build_network
@@ -75,7 +75,9 @@ def clip_state(state: dict[str, Any], text_frozen: bool) -> dict[str, Any]:
 
 def _check_preprocessing(record: ModelRecord, payload: dict[str, Any], project: Project) -> None:
     trained, now = payload.get("preprocessing") or {}, asdict(project.settings.preprocessing)
-    if trained != now:  # torch.save keeps tuples as tuples: an exact comparison
+    # torch.save keeps tuples as tuples: an exact comparison, with all-'linear' resampling left out
+    # (a model saved before the setting existed was trained on exactly that).
+    if preprocessing_identity(trained) != preprocessing_identity(now):
         raise InputError(
             f"model {record.version} was trained on other preprocessing ({trained}) than this project's ({now}); "
             "score it in a project with the same [preprocessing] settings",

@@ -13,6 +13,9 @@ test holds it to ≤ 1e-4 of MONAI on real DICOM, NIfTI and phantom volumes:
    means, is what makes the parity exact; when the grid is axis-aligned (every built-in loader's
    case) the trilinear sample is done separably, one axis at a time, which is the same arithmetic
    and much faster than ``scipy.ndimage.map_coordinates`` (used for oblique grids).
+   A window whose ``resampling`` is ``"max"`` is sampled the same way from the volume after
+   :func:`max_footprint` (a ``scipy.ndimage.maximum_filter``), so each output voxel keeps the
+   highest HU under its footprint and a plaque or wire smaller than a voxel survives downsampling.
 2. For each HU window (one output channel each): clip to ``[hu_min, hu_max]`` and map linearly to
    ``[out_min, out_max]`` (MONAI ``ScaleIntensityRange(clip=True)``).
 3. ``SpatialPad(method="symmetric")`` with each channel's air value (``out_min``), then the centre
@@ -40,12 +43,16 @@ _AFFINE_TOL = 1e-6  # MONAI's AFFINE_TOL: below this an off-diagonal term is tre
 
 @dataclass(frozen=True)
 class Window:
-    """One HU window → one input channel: clip to [hu_min, hu_max] HU, map to [out_min, out_max]."""
+    """One HU window → one input channel: clip to [hu_min, hu_max] HU, map to [out_min, out_max].
+
+    ``resampling`` is how the channel reaches the target spacing: ``"linear"`` or ``"max"``.
+    """
 
     hu_min: float
     hu_max: float
     out_min: float
     out_max: float
+    resampling: str = "linear"
 
     def apply(self, hu: np.ndarray) -> np.ndarray:
         """``ScaleIntensityRange(a_min, a_max, b_min, b_max, clip=True)`` in float32."""
@@ -72,12 +79,19 @@ class PreprocessingRecipe:
         return {
             "spacing": list(self.spacing),
             "windows": [
-                {"hu_min": w.hu_min, "hu_max": w.hu_max, "out_min": w.out_min, "out_max": w.out_max}
+                {
+                    "hu_min": w.hu_min,
+                    "hu_max": w.hu_max,
+                    "out_min": w.out_min,
+                    "out_max": w.out_max,
+                    "resampling": w.resampling,
+                }
                 for w in self.windows
             ],
             "shape": list(self.shape),
             "pipeline": self.pipeline,
             "steps": [
+                "per window: resampling max -> maximum_filter(size=max_footprint) on the HU volume first",
                 "Spacing(pixdim=spacing, mode=bilinear, padding_mode=border)",
                 "per window: ScaleIntensityRange(hu_min, hu_max, out_min, out_max, clip=True) -> one channel",
                 "SpatialPad(shape, method=symmetric, value=out_min)",
@@ -90,7 +104,13 @@ class PreprocessingRecipe:
         """Parse the manifest's ``preprocessing`` object; a malformed one is an InputError."""
         try:
             windows = tuple(
-                Window(float(w["hu_min"]), float(w["hu_max"]), float(w["out_min"]), float(w["out_max"]))
+                Window(
+                    float(w["hu_min"]),
+                    float(w["hu_max"]),
+                    float(w["out_min"]),
+                    float(w["out_max"]),
+                    str(w.get("resampling", "linear")),  # bundles from before the setting: linear
+                )
                 for w in data["windows"]
             )
             spacing = tuple(float(s) for s in data["spacing"])
@@ -99,6 +119,8 @@ class PreprocessingRecipe:
             raise InputError(f"malformed preprocessing description ({exc})", field="preprocessing") from None
         if len(spacing) != 3 or len(shape) != 3 or not windows or any(w.hu_max <= w.hu_min for w in windows):
             raise InputError("preprocessing needs 3 spacings, 3 sizes and at least one window", field="preprocessing")
+        if any(w.resampling not in ("linear", "max") for w in windows):
+            raise InputError("a window's resampling must be 'linear' or 'max'", field="preprocessing")
         return cls(spacing, windows, shape, str(data.get("pipeline", "2")))  # type: ignore[arg-type]
 
 
@@ -115,8 +137,11 @@ def recipe_from_settings(settings: Any, pipeline: str | None = None) -> Preproce
     offset = float(getattr(settings, "scale_offset", 400.0))
     divisor = float(getattr(settings, "scale_divisor", 600.0))
     raw = getattr(settings, "windows", None) or [(settings.hu_min, settings.hu_max)]
+    modes = tuple(getattr(settings, "resampling", None) or ()) or ("linear",) * len(raw)
+    if len(modes) != len(raw):
+        raise InputError(f"{len(raw)} windows but {len(modes)} resampling entries", field="preprocessing.resampling")
     windows = []
-    for item in raw:
+    for item, mode in zip(raw, modes, strict=True):
         if isinstance(item, dict):
             lo, hi = float(item["hu_min"]), float(item["hu_max"])
             out = (item.get("out_min"), item.get("out_max"))
@@ -128,7 +153,7 @@ def recipe_from_settings(settings: Any, pipeline: str | None = None) -> Preproce
             out = (None, None)
         out_min = float(out[0]) if out[0] is not None else (lo + offset) / divisor
         out_max = float(out[1]) if out[1] is not None else (hi + offset) / divisor
-        windows.append(Window(lo, hi, out_min, out_max))
+        windows.append(Window(lo, hi, out_min, out_max, str(mode)))
     spacing = tuple(float(s) for s in settings.spacing)
     shape = tuple(int(n) for n in settings.shape)
     if pipeline is None:
@@ -173,6 +198,46 @@ def output_grid(
         offset = affine[:3, :3] @ (dims / 2.0) + affine[:3, 3] - new[:3, :3] @ (out_shape / 2.0)
     new[:3, 3] = offset
     return (int(out_shape[0]), int(out_shape[1]), int(out_shape[2])), new
+
+
+def max_footprint(shape: Sequence[int], affine: np.ndarray, spacing: Sequence[float]) -> tuple[int, int, int]:
+    """Per-axis size of the maximum filter that makes bilinear sampling keep a one-voxel peak.
+
+    After ``maximum_filter(size=k)`` a dense voxel becomes a plateau of ``k`` source voxels, and a
+    bilinear sample anywhere on it returns the peak. Output voxels sit ``r = target / source``
+    source voxels apart, so a plateau ``ceil(r) + 1`` wide always holds one (the usual case:
+    0.7 mm → 5 mm gives 9; 6 mm → 5 mm gives 2). When the grid is axis-aligned and ``r`` is a whole
+    number (MONAI's grid starts on the first voxel, so every r-th source voxel is sampled exactly)
+    ``r`` is enough: equal spacing needs no filter, and the peak is not smeared further than needed.
+    """
+    _, grid = output_grid(shape, affine, spacing)
+    xform = np.linalg.solve(np.asarray(affine, dtype=np.float64), grid)
+    sizes = []
+    for a in range(3):
+        row = xform[a, :3]
+        step = float(np.abs(row).sum())  # source voxels between neighbouring samples, along axis a
+        aligned = np.abs(np.delete(row, a)).max() < _AFFINE_TOL and abs(xform[a, 3] - round(xform[a, 3])) < 1e-6
+        if aligned and step >= 1.0 - 1e-6 and abs(step - round(step)) < 1e-6:
+            sizes.append(round(step))
+        elif aligned and step < 1.0 and abs(1.0 / step - round(1.0 / step)) < 1e-6:
+            sizes.append(1)  # upsampling by a whole factor samples every source voxel
+        else:
+            sizes.append(int(np.ceil(step - 1e-6)) + 1)
+    return sizes[0], sizes[1], sizes[2]
+
+
+def max_filtered(array: np.ndarray, affine: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
+    """The HU volume a ``"max"`` window is resampled from: :func:`max_footprint`'s maximum filter.
+
+    Same dtype as ``array`` (a maximum is exact in int16), border voxels repeated like ``Spacing``'s
+    ``padding_mode="border"``. Shared by the MONAI chain and this one, so they stay in parity.
+    """
+    from scipy.ndimage import maximum_filter
+
+    size = max_footprint(np.shape(array), affine, spacing)
+    if size == (1, 1, 1):
+        return np.asarray(array)
+    return maximum_filter(np.asarray(array), size=size, mode="nearest")
 
 
 def _kept(size: int, roi: int) -> tuple[int, int, int]:
@@ -241,9 +306,13 @@ def preprocess_array(array: np.ndarray, affine: np.ndarray, recipe: Preprocessin
     """HU volume ``(X, Y, Z)`` with its LPS affine → network input ``(C, *shape)`` float32 (eval path)."""
     if np.ndim(array) != 3:
         raise InputError(f"expected a 3-D volume, got shape {np.shape(array)}", field="shape")
-    block, target = resample_hu(array, affine, recipe)
+    blocks = {}
+    for mode in dict.fromkeys(w.resampling for w in recipe.windows):  # each source resampled once
+        source = array if mode == "linear" else max_filtered(array, affine, recipe.spacing)
+        blocks[mode] = resample_hu(source, affine, recipe)
     out = np.empty((recipe.channels, *recipe.shape), dtype=np.float32)
     for c, window in enumerate(recipe.windows):
+        block, target = blocks[window.resampling]
         out[c] = np.float32(window.out_min)  # air: what the symmetric pad fills with
         out[c][target] = window.apply(block.copy())
     return out

@@ -3,7 +3,11 @@
 The chain, every number from ``[preprocessing]`` in ``radcurate.toml``:
 
 1. ``Spacing(pixdim=spacing, mode="bilinear", padding_mode="border")`` on the volume's LPS affine
-   (array axes X=L, Y=P, Z=S; spacing in mm);
+   (array axes X=L, Y=P, Z=S; spacing in mm). A window whose ``resampling`` entry is ``"max"`` is
+   resampled from the volume after a ``scipy.ndimage.maximum_filter`` sized so that each output
+   voxel keeps the highest HU under its footprint (``numpy_preprocessing.max_footprint``: about
+   ``ceil(spacing / source spacing) + 1`` voxels per axis): a calcified plaque or a wire a voxel
+   wide stays at its HU instead of being averaged with blood at 5 mm, as it is in a "linear" window;
 2. per HU window ``[lo, hi]`` of ``windows`` (one output channel each, in order):
    ``ScaleIntensityRange(a_min=lo, a_max=hi, b_min=(lo+offset)/divisor, b_max=(hi+offset)/divisor,
    clip=True)``: clip HU then ``(HU + offset) / divisor``, so the paper window [-1000, 200] HU maps
@@ -37,7 +41,8 @@ import numpy as np
 
 from radcurate.engine.errors import InputError
 from radcurate.engine.files import atomic
-from radcurate.engine.settings import PreprocessingSettings
+from radcurate.engine.settings import PreprocessingSettings, preprocessing_identity
+from radcurate.engine.volumes.numpy_preprocessing import max_filtered
 from radcurate.engine.volumes.volume import Volume
 
 PIPELINE_VERSION = (
@@ -47,7 +52,8 @@ PIPELINE_VERSION = (
 
 def settings_hash(settings: PreprocessingSettings) -> str:
     """16 hex of the sha256 of every preprocessing setting plus the pipeline version (the cache key)."""
-    payload = {"pipeline": PIPELINE_VERSION, **dataclasses.asdict(settings)}
+    # All-'linear' resampling is left out: caches from before the setting keep their keys.
+    payload = {"pipeline": PIPELINE_VERSION, **preprocessing_identity(dataclasses.asdict(settings))}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -79,14 +85,20 @@ def resample_and_scale(volume: Volume, settings: PreprocessingSettings) -> np.nd
     from monai.data import MetaTensor
     from monai.transforms import ScaleIntensityRange, Spacing, SpatialPad
 
-    image = MetaTensor(
-        torch.from_numpy(np.asarray(volume.array, dtype=np.float32)[None].copy()),
-        affine=torch.as_tensor(np.asarray(volume.affine, dtype=np.float64)),
-    )
+    affine = np.asarray(volume.affine, dtype=np.float64)
+    modes = settings.resampling_modes()
     channels = []
     with torch.no_grad():
-        resampled = Spacing(pixdim=settings.spacing, mode="bilinear", padding_mode="border", dtype=np.float32)(image)
-        for lo, hi in settings.windows:
+        resampled_by = {}
+        for mode in dict.fromkeys(modes):  # each source resampled once, however many windows use it
+            hu = volume.array if mode == "linear" else max_filtered(volume.array, affine, settings.spacing)
+            image = MetaTensor(
+                torch.from_numpy(np.asarray(hu, dtype=np.float32)[None].copy()), affine=torch.as_tensor(affine)
+            )
+            spacing = Spacing(pixdim=settings.spacing, mode="bilinear", padding_mode="border", dtype=np.float32)
+            resampled_by[mode] = spacing(image)
+        for (lo, hi), mode in zip(settings.windows, modes, strict=True):
+            resampled = resampled_by[mode]
             air = scaled(lo, settings)
             window = ScaleIntensityRange(a_min=lo, a_max=hi, b_min=air, b_max=scaled(hi, settings), clip=True)
             pad = SpatialPad(spatial_size=settings.shape, method="symmetric", mode="constant", value=air)

@@ -27,6 +27,10 @@ SETTINGS = [
     # demo-like: downsample, pad in Z, the two windows of both presets
     PreprocessingSettings(spacing=(5.0, 5.0, 8.0), windows=TWO_WINDOWS, shape=(32, 32, 16)),
     PreprocessingSettings(spacing=(0.7, 1.1, 2.0), shape=(24, 40, 8)),  # upsample some axes, crop all; one window
+    # the wide window resampled "max" (a maximum filter before the same Spacing)
+    PreprocessingSettings(
+        spacing=(5.0, 5.0, 8.0), windows=TWO_WINDOWS, resampling=("linear", "max"), shape=(32, 32, 16)
+    ),
 ]
 
 
@@ -47,7 +51,7 @@ def _real_volumes(shared: Path) -> list[Volume]:
     return volumes
 
 
-@pytest.mark.parametrize("settings", SETTINGS, ids=["downsample", "mixed"])
+@pytest.mark.parametrize("settings", SETTINGS, ids=["downsample", "mixed", "wide-max"])
 def test_real_ct_matches_monai(shared_data: Path, settings: PreprocessingSettings) -> None:
     recipe = recipe_from_settings(settings)
     volumes = _real_volumes(shared_data)
@@ -62,7 +66,6 @@ def test_real_ct_matches_monai(shared_data: Path, settings: PreprocessingSetting
 def test_phantom_and_oblique_match_monai() -> None:
     spec = plan_case(7, 3, shape=(48, 40, 24), spacing=(1.9, 1.9, 3.5))
     hu = render_case(spec)
-    settings = SETTINGS[0]
     affine = np.diag([*spec.spacing, 1.0])
     affine[:3, 3] = spec.origin
     angle = np.deg2rad(7.0)  # an oblique acquisition: the map_coordinates path
@@ -70,9 +73,10 @@ def test_phantom_and_oblique_match_monai() -> None:
     oblique = affine.copy()
     oblique[:3, :3] = rotation @ affine[:3, :3]
     for a in (affine, oblique):
-        volume = _volume(hu, a)
-        expected = monai_chain.preprocess(volume, settings)
-        assert np.abs(preprocess_volume(volume, recipe_from_settings(settings)) - expected).max() <= 1e-4
+        for settings in (SETTINGS[0], SETTINGS[2]):
+            volume = _volume(hu, a)
+            expected = monai_chain.preprocess(volume, settings)
+            assert np.abs(preprocess_volume(volume, recipe_from_settings(settings)) - expected).max() <= 1e-4
 
 
 def test_output_size_is_monai_grid() -> None:
