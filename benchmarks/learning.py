@@ -70,6 +70,7 @@ VARIANTS = {
     "1w": (ONE, '["linear"]'),
     "2wmax": (TWO, '["linear", "max"]'),
 }
+TITLES = {"2w": "2 w. lin.", "1w": "1 window", "2wmax": "2 w. max"}
 
 
 def cohort(root: Path, name: str, cases: int, seed: int, variant: str, args: argparse.Namespace) -> Path:
@@ -179,7 +180,14 @@ def main() -> None:
     parser.add_argument("--skip-clip", action="store_true")
     parser.add_argument("--skip-one-window", action="store_true")
     parser.add_argument(
-        "--skip-max", action="store_true", help='Skip the two-window run whose wide window resamples with "max".'
+        "--primary",
+        choices=("2wmax", "2w"),
+        default="2wmax",
+        help='The input the supervised and CLIP runs use: two windows, the wide one resampled "max" (the presets\''
+        ' default) or both "linear".',
+    )
+    parser.add_argument(
+        "--skip-compare", action="store_true", help="Skip the supervised run on the other two-window resampling."
     )
     parser.add_argument("--fresh", action="store_true", help="Delete --work first.")
     args = parser.parse_args()
@@ -187,8 +195,9 @@ def main() -> None:
         shutil.rmtree(args.work, ignore_errors=True)
     args.work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    train2 = cohort(args.work, "train", args.train_cases, 101, "2w", args)
-    eval2 = cohort(args.work, "eval", args.eval_cases, 202, "2w", args)
+    train2 = cohort(args.work, "train", args.train_cases, 101, args.primary, args)
+    eval2 = cohort(args.work, "eval", args.eval_cases, 202, args.primary, args)
+    other = "2w" if args.primary == "2wmax" else "2wmax"
     prep = time.perf_counter() - t0
     out: dict[str, Any] = {"size": vars(args) | {"work": str(args.work)}, "prep_s": prep}
 
@@ -214,11 +223,11 @@ def main() -> None:
         one, out["one_window_s"] = train(train1, kind="supervised")
         out["one_window"] = evaluate(train1, one, eval1)
         save()
-    if not args.skip_max:
-        train_max = cohort(args.work, "train", args.train_cases, 101, "2wmax", args)
-        eval_max = cohort(args.work, "eval", args.eval_cases, 202, "2wmax", args)
-        wide_max, out["wide_max_s"] = train(train_max, kind="supervised")
-        out["wide_max"] = evaluate(train_max, wide_max, eval_max)
+    if not args.skip_compare:
+        train_other = cohort(args.work, "train", args.train_cases, 101, other, args)
+        eval_other = cohort(args.work, "eval", args.eval_cases, 202, other, args)
+        compared, out["compare_s"] = train(train_other, kind="supervised")
+        out["compare"] = evaluate(train_other, compared, eval_other) | {"variant": other}
         save()
     if not args.skip_clip:
         for start, extra in starts[1:]:
@@ -253,9 +262,11 @@ def report(out: dict[str, Any]) -> None:
         f"\nLearning benchmark: train cohort {size['train_cases']} cases (seed 101), eval cohort "
         f"{size['eval_cases']} cases (seed 202), supervised {size['epochs']} epochs, CLIP {size['clip_epochs']}"
     )
-    sup = out["supervised"]
-    # Columns: two windows (both linear), one window, two windows with the wide one resampled "max".
-    columns = [("2 windows", sup), ("1 window", out.get("one_window")), ("2 w. max", out.get("wide_max"))]
+    sup, primary = out["supervised"], out["size"].get("primary", "2w")
+    compare = out.get("compare")
+    # Columns: the primary input (the one CLIP runs on), one window, the other two-window resampling.
+    columns = [(TITLES[primary], sup), ("1 window", out.get("one_window"))]
+    columns.append((TITLES[compare["variant"]], compare) if compare else ("", None))
     head = "".join(f"{title:>10}" for title, _ in columns)
     print(f"\n{'supervised macro AUC (eval cohort, truth)':<46}{head}   target")
     for name, names, goal in (("easy 6", EASY, "≥ 0.95"), ("wider 9", WIDER, "≥ 0.90"), ("all 18", None, "")):
@@ -264,7 +275,7 @@ def report(out: dict[str, Any]) -> None:
     for name in WINDOW_FINDINGS:
         cells = [d["auc"]["findings"].get(name) if d else None for _, d in columns]
         print(f"{name:<46}{''.join(f'{fmt(v):>10}' for v in cells)}   ≥ 0.85 (2 windows)")
-    for title, doc in (("2 windows", sup), ("2 windows, wide max", out.get("wide_max"))):
+    for title, doc in ((TITLES[primary], sup), (TITLES[compare["variant"]] if compare else "", compare)):
         if not doc:
             continue
         print(f"\n{f'finding ({title})':<40}{'AUC':>7}  95% CI")
@@ -303,7 +314,7 @@ def report(out: dict[str, Any]) -> None:
     sup_clip = out["supervised_s"] + out.get("clip_init", {}).get("seconds", 0.0)
     print(
         f"\nwall: cohorts {out['prep_s'] / 60:.1f} min; supervised {out['supervised_s'] / 60:.1f} min; "
-        + (f"supervised, wide max {out['wide_max_s'] / 60:.1f} min; " if "wide_max_s" in out else "")
+        + (f"supervised ({TITLES[compare['variant']]}) {out['compare_s'] / 60:.1f} min; " if compare else "")
         + f"supervised + CLIP (init) {sup_clip / 60:.1f} min (target ≤ 10); total {out['total_s'] / 60:.1f} min"
     )
 
