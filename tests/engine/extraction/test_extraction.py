@@ -45,6 +45,8 @@ class KeywordExtractor:
             raise ZeroDivisionError("plugin bug")
         if "[short]" in text:
             return [SilverLabel(vocabulary.findings[0], LabelState.PRESENT)]
+        if "[bad state]" in text:  # a plugin that fills ``state`` with its own word
+            return [SilverLabel(name, "probably") for name in vocabulary]  # type: ignore[arg-type]
         out = []
         for name in vocabulary:
             at = text.lower().find(name.lower())
@@ -67,11 +69,12 @@ def test_offline_run_labels_quarantines_and_goes_on(project: Project) -> None:
             "garbled": "[garbled]",
             "crash": "[crash]",
             "short": "[short]",
+            "bad": "[bad state]",
             "plain": "Nothing.",
         },
     )
     summary = run_extraction(project, KeywordExtractor())
-    assert (summary.status, summary.reports, summary.labelled, summary.quarantined) == ("done", 5, 2, 3)
+    assert (summary.status, summary.reports, summary.labelled, summary.quarantined) == ("done", 6, 2, 4)
     labels = project.silver("ok")
     assert labels["Emphysema"].state is LabelState.PRESENT and labels["Emphysema"].start == 0
     assert list(labels) == list(project.vocabulary)
@@ -79,8 +82,10 @@ def test_offline_run_labels_quarantines_and_goes_on(project: Project) -> None:
     assert reasons["garbled"] == "keywords: cannot read this report"
     assert reasons["crash"] == "keywords crashed: ZeroDivisionError: plugin bug"
     assert "returned 1 labels for 18 findings" in reasons["short"]
+    assert "unusable labels" in reasons["bad"] and "unknown label state 'probably'" in reasons["bad"]
+    assert project.db.execute("SELECT count(*) FROM label_sets WHERE study_id = 'bad'").fetchone()[0] == 0
     job = project.jobs()[0]
-    assert (job.kind, job.status, job.progress, job.total) == ("extract", "done", 5, 5)
+    assert (job.kind, job.status, job.progress, job.total) == ("extract", "done", 6, 6)
     source = project.label_sources()[0]
     assert (source.name, source.kind, source.version, source.studies) == ("keywords", "extractor", "1", 2)
 
