@@ -383,8 +383,7 @@ def m009_scale(db: sqlite_utils.Database) -> None:
     )
 
 
-# m010–m012 live in migrations_scale_pacs_review.py and m013 in migrations_label_sets.py (this file
-# stays small); importing them here, after m001–m009, registers them in order on the same set.
+# m010–m012 (migrations_scale_pacs_review.py), then m013 (migrations_label_sets.py): registered in order.
 from radcurate.engine.store.migrations_scale_pacs_review import PRIORITY_TRIGGERS  # noqa: E402, F401
 
 # isort: split
