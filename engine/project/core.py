@@ -257,8 +257,13 @@ class Project(RunningMixin, WorklistMixin, PacsMixin, CaseFlagsMixin):
         """Decode a stored series from its files again; InputError if they are gone or changed."""
         return ingest.load_volume(self.db, series_id)
 
-    def preprocessed(self, series_id: str, *, train: bool = False, seed: int | None = None) -> np.ndarray:
-        """The series' network input (settings.preprocessing) through ``cache/``; a hit reads no DICOM."""
+    def preprocessed(
+        self, series_id: str, *, train: bool = False, seed: int | None = None, jitter: tuple[int, int, int] | None = None
+    ) -> np.ndarray:
+        """The series' network input (settings.preprocessing) through ``cache/``; a hit reads no DICOM.
+
+        ``train``: a random crop seeded with ``seed``, within ``jitter`` voxels of the centre (None: anywhere).
+        """
         record = studies.get_series(self.db, series_id)
         return preprocessing.preprocessed(
             self.path / "cache",
@@ -267,6 +272,7 @@ class Project(RunningMixin, WorklistMixin, PacsMixin, CaseFlagsMixin):
             lambda: self.load_volume(series_id),
             train=train,
             seed=seed,
+            jitter=jitter,
         )
 
     # ---- labels & extraction (engine/store/labels.py, engine/extraction/, engine/jobs.py)

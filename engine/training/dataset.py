@@ -159,12 +159,25 @@ def sample_seed(seed: int, epoch: int, study_id: str) -> int:
 class VolumeDataset:
     """Map-style torch dataset over a :class:`LabelTable` (``__getitem__`` → one sample dict)."""
 
-    def __init__(self, project: Project, table: LabelTable, *, train: bool, seed: int = 0, augment: bool = True):
+    def __init__(
+        self,
+        project: Project,
+        table: LabelTable,
+        *,
+        train: bool,
+        seed: int = 0,
+        augment: bool = True,
+        rotate_deg: float = 0.0,
+        scale: float = 0.0,
+        jitter: tuple[int, int, int] | None = None,
+    ):
         self.project = project
         self.table = table
         self.train = train
         self.seed = seed
         self.augment = augment and train
+        self.affine = (rotate_deg, scale)  # the random affine of augmentation.chain (0, 0: none)
+        self.jitter = jitter  # how far the training crop may move from the centre (voxels; None: anywhere)
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -179,11 +192,11 @@ class VolumeDataset:
         if not self.train:
             return self.project.preprocessed(self.table.series_ids[i])
         seed = sample_seed(self.seed, self.epoch, study_id)
-        image = self.project.preprocessed(self.table.series_ids[i], train=True, seed=seed)
+        image = self.project.preprocessed(self.table.series_ids[i], train=True, seed=seed, jitter=self.jitter)
         if self.augment:
             from radcurate.engine.training.augmentation import augment
 
-            image = augment(image, seed)
+            image = augment(image, seed, rotate_deg=self.affine[0], scale=self.affine[1])
         return image
 
     def __getitem__(self, i: int) -> dict[str, Any]:

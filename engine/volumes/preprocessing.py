@@ -15,7 +15,8 @@ The chain, every number from ``[preprocessing]`` in ``radcurate.toml``:
    every channel; only the clip differs, so metal and calcium stay distinct from bone and contrast);
 3. ``SpatialPad(shape, method="symmetric")`` with each channel's air value (its ``lo`` after
    scaling, not 0: a zero pad would read as -400 HU soft tissue);
-4. eval: ``CenterSpatialCrop(shape)``; train: ``RandSpatialCrop(shape)`` (:func:`random_crop`).
+4. eval: ``CenterSpatialCrop(shape)``; train: ``RandSpatialCrop(shape)`` within a few voxels of the
+   centre (``[training] crop_shift_mm``; :func:`random_crop`).
 
 Arrays are float32 ``(C, X, Y, Z)``, ``C = len(windows)``, even for one window.
 
@@ -123,26 +124,55 @@ def center_crop(array: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
     return np.array(array[tuple(slices)], dtype=np.float32, order="C")  # a writable copy, never the memmap
 
 
-def random_crop(array: np.ndarray, shape: tuple[int, int, int], seed: int | None = None) -> np.ndarray:
-    """Training crop of ``(C, X, Y, Z)`` (or ``(X, Y, Z)``): MONAI ``RandSpatialCrop(shape)`` seeded with ``seed``."""
+def random_crop(
+    array: np.ndarray,
+    shape: tuple[int, int, int],
+    seed: int | None = None,
+    jitter: tuple[int, int, int] | None = None,
+) -> np.ndarray:
+    """Training crop of ``(C, X, Y, Z)`` (or ``(X, Y, Z)``) with MONAI, seeded with ``seed``.
+
+    ``jitter`` bounds how far (voxels per axis) the crop may move from the eval centre crop:
+    ``CenterSpatialCrop(shape + 2·jitter)`` then ``RandSpatialCrop(shape)``. ``None`` lets it land
+    anywhere in the array (``RandSpatialCrop`` alone). Bounded is the training default because the
+    position of a finding is part of what it is (plaques on the aortic wall, calcium on the heart's
+    surface, a hernia behind the heart), and a crop that wanders by a quarter of the field of view
+    cuts findings off while their labels stay: on the phantom an unbounded crop (up to 65 mm)
+    scored 0.77 macro AUC on a separate cohort against 0.80 for no shift at all.
+    """
     torch = _torch()
-    from monai.transforms import RandSpatialCrop
+    from monai.transforms import CenterSpatialCrop, RandSpatialCrop
 
     crop = RandSpatialCrop(roi_size=shape, random_size=False)
     crop.set_random_state(seed=seed)
     # torch cannot wrap a read-only buffer (a cache hit is a read-only memmap): copy only then.
     writable = array if array.flags.writeable and array.flags.c_contiguous else np.array(array, order="C")
     tensor = torch.from_numpy(writable)
-    out = crop(tensor if array.ndim == 4 else tensor[None])
+    tensor = tensor if array.ndim == 4 else tensor[None]
+    if jitter is not None:
+        tensor = CenterSpatialCrop([n + 2 * max(0, int(j)) for n, j in zip(shape, jitter, strict=True)])(tensor)
+    out = crop(tensor)
     return np.ascontiguousarray(np.asarray(out if array.ndim == 4 else out[0]), dtype=np.float32)
 
 
+def jitter_voxels(shift_mm: float, spacing: tuple[float, float, float]) -> tuple[int, int, int] | None:
+    """``[training] crop_shift_mm`` in voxels per axis (rounded down); a negative shift: ``None`` (anywhere)."""
+    if shift_mm < 0:
+        return None
+    return tuple(int(shift_mm // s) for s in spacing)  # type: ignore[return-value]
+
+
 def preprocess(
-    volume: Volume, settings: PreprocessingSettings, *, train: bool = False, seed: int | None = None
+    volume: Volume,
+    settings: PreprocessingSettings,
+    *,
+    train: bool = False,
+    seed: int | None = None,
+    jitter: tuple[int, int, int] | None = None,
 ) -> np.ndarray:
     """The full chain without the cache: a float32 ``(C, *settings.shape)`` array."""
     full = resample_and_scale(volume, settings)
-    return random_crop(full, settings.shape, seed) if train else center_crop(full, settings.shape)
+    return random_crop(full, settings.shape, seed, jitter) if train else center_crop(full, settings.shape)
 
 
 # --------------------------------------------------------------------------- cache
@@ -180,7 +210,9 @@ def preprocessed(
     *,
     train: bool = False,
     seed: int | None = None,
+    jitter: tuple[int, int, int] | None = None,
 ) -> np.ndarray:
-    """The network input of one volume through the cache: eval centre crop, or a seeded random crop."""
+    """The network input of one volume through the cache: eval centre crop, or a seeded random crop
+    (within ``jitter`` voxels of the centre, see :func:`random_crop`)."""
     full, _ = cached_full(folder, checksum, settings, load)
-    return random_crop(full, settings.shape, seed) if train else center_crop(full, settings.shape)
+    return random_crop(full, settings.shape, seed, jitter) if train else center_crop(full, settings.shape)

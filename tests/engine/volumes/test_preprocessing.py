@@ -82,6 +82,25 @@ def test_centre_crop_matches_monai_and_random_crop_is_seeded() -> None:
     assert np.array_equal(array[i : i + 16, j : j + 16, k : k + 8], a)
 
 
+
+def test_a_bounded_training_crop_stays_within_its_jitter_of_the_centre() -> None:
+    """``jitter`` voxels per axis: every crop starts within that many voxels of the eval centre
+    crop's start, several distinct crops occur, and (0, 0, 0) is the centre crop itself."""
+    array = np.arange(40 * 36 * 20, dtype=np.float32).reshape(40, 36, 20)
+    shape = (24, 24, 12)
+    centre = preprocessing.center_crop(array, shape)
+    c0 = np.argwhere(array == centre[0, 0, 0])[0]
+    starts = set()
+    for seed in range(40):
+        crop = preprocessing.random_crop(array, shape, seed=seed, jitter=(2, 3, 1))
+        start = np.argwhere(array == crop[0, 0, 0])[0]
+        assert crop.shape == shape and np.all(np.abs(start - c0) <= (2, 3, 1)), (seed, start - c0)
+        starts.add(tuple(start))
+    assert len(starts) > 10
+    assert np.array_equal(preprocessing.random_crop(array, shape, seed=5, jitter=(0, 0, 0)), centre)
+    assert preprocessing.jitter_voxels(10.0, (5.0, 5.0, 8.0)) == (2, 2, 1)
+    assert preprocessing.jitter_voxels(-1.0, (5.0, 5.0, 8.0)) is None
+
 def test_settings_hash_changes_with_every_setting() -> None:
     base = PreprocessingSettings()
     hashes = {preprocessing.settings_hash(base)}
