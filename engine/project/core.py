@@ -258,7 +258,12 @@ class Project(RunningMixin, WorklistMixin, PacsMixin, CaseFlagsMixin):
         return ingest.load_volume(self.db, series_id)
 
     def preprocessed(
-        self, series_id: str, *, train: bool = False, seed: int | None = None, jitter: tuple[int, int, int] | None = None
+        self,
+        series_id: str,
+        *,
+        train: bool = False,
+        seed: int | None = None,
+        jitter: tuple[int, int, int] | None = None,
     ) -> np.ndarray:
         """The series' network input (settings.preprocessing) through ``cache/``; a hit reads no DICOM.
 

@@ -82,7 +82,6 @@ def test_centre_crop_matches_monai_and_random_crop_is_seeded() -> None:
     assert np.array_equal(array[i : i + 16, j : j + 16, k : k + 8], a)
 
 
-
 def test_a_bounded_training_crop_stays_within_its_jitter_of_the_centre() -> None:
     """``jitter`` voxels per axis: every crop starts within that many voxels of the eval centre
     crop's start, several distinct crops occur, and (0, 0, 0) is the centre crop itself."""
@@ -100,6 +99,7 @@ def test_a_bounded_training_crop_stays_within_its_jitter_of_the_centre() -> None
     assert np.array_equal(preprocessing.random_crop(array, shape, seed=5, jitter=(0, 0, 0)), centre)
     assert preprocessing.jitter_voxels(10.0, (5.0, 5.0, 8.0)) == (2, 2, 1)
     assert preprocessing.jitter_voxels(-1.0, (5.0, 5.0, 8.0)) is None
+
 
 def test_settings_hash_changes_with_every_setting() -> None:
     base = PreprocessingSettings()
