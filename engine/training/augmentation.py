@@ -7,9 +7,9 @@ side. The affine is off by default (0°, 0 %): on the phantom (10°, ±10 %) it 
 separate cohort from 0.77 to 0.755, the interpolation blurring the one-voxel calcified plaques the
 "max" window keeps, and it did not close the gap between the training split (0.93) and new studies
 on the pattern findings; it is there for cohorts whose positioning varies more than a phantom's.
-No flips: left/right matters in chest CT reports (a left
-pleural effusion) and in anatomy (the heart, the aortic arch). Each call is seeded, so a resumed
-run (same seed, same epoch, same study) sees exactly the same input.
+No flips: left/right matters in chest CT reports (a left pleural effusion) and in anatomy (the
+heart, the aortic arch). Each call is seeded, so a resumed run (same seed, same epoch, same study)
+sees exactly the same input.
 """
 
 from __future__ import annotations
