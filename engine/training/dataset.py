@@ -33,6 +33,7 @@ import numpy as np
 from radcurate.engine.errors import InputError
 from radcurate.engine.settings import TrainingSettings
 from radcurate.engine.vocabulary import LabelState
+from radcurate.engine.volumes.preprocessing import jitter_voxels
 
 if TYPE_CHECKING:
     from radcurate.engine.project import Project
@@ -159,25 +160,16 @@ def sample_seed(seed: int, epoch: int, study_id: str) -> int:
 class VolumeDataset:
     """Map-style torch dataset over a :class:`LabelTable` (``__getitem__`` → one sample dict)."""
 
-    def __init__(
-        self,
-        project: Project,
-        table: LabelTable,
-        *,
-        train: bool,
-        seed: int = 0,
-        augment: bool = True,
-        rotate_deg: float = 0.0,
-        scale: float = 0.0,
-        jitter: tuple[int, int, int] | None = None,
-    ):
+    def __init__(self, project: Project, table: LabelTable, *, train: bool, seed: int = 0, augment: bool = True):
         self.project = project
         self.table = table
         self.train = train
         self.seed = seed
         self.augment = augment and train
-        self.affine = (rotate_deg, scale)  # the random affine of augmentation.chain (0, 0: none)
-        self.jitter = jitter  # how far the training crop may move from the centre (voxels; None: anywhere)
+        settings = project.settings.training
+        self.affine = {"rotate_deg": settings.augment_rotate_deg, "scale": settings.augment_scale}
+        # how far the training crop may move from the centre (voxels per axis; None: anywhere)
+        self.jitter = jitter_voxels(settings.crop_shift_mm, project.settings.preprocessing.spacing)
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -196,7 +188,7 @@ class VolumeDataset:
         if self.augment:
             from radcurate.engine.training.augmentation import augment
 
-            image = augment(image, seed, rotate_deg=self.affine[0], scale=self.affine[1])
+            image = augment(image, seed, **self.affine)
         return image
 
     def __getitem__(self, i: int) -> dict[str, Any]:

@@ -28,7 +28,6 @@ from radcurate.engine.training.dataset import LabelTable, VolumeDataset, label_t
 from radcurate.engine.training.loop import LoopConfig, Progress, fit
 from radcurate.engine.training.registry import ModelRecord
 from radcurate.engine.training.supervised import Architecture, SupervisedTask, build_network
-from radcurate.engine.volumes.preprocessing import jitter_voxels
 
 if TYPE_CHECKING:
     from radcurate.engine.project import Project
@@ -209,16 +208,7 @@ def train(
 
         result = fit(
             task,
-            VolumeDataset(
-                project,
-                train_rows,
-                train=True,
-                seed=seed,
-                augment=settings.augment,
-                rotate_deg=settings.augment_rotate_deg,
-                scale=settings.augment_scale,
-                jitter=jitter_voxels(settings.crop_shift_mm, project.settings.preprocessing.spacing),
-            ),
+            VolumeDataset(project, train_rows, train=True, seed=seed, augment=settings.augment),
             VolumeDataset(project, val_rows, train=False),
             config,
             folder,

@@ -150,7 +150,7 @@ def random_crop(
     tensor = torch.from_numpy(writable)
     tensor = tensor if array.ndim == 4 else tensor[None]
     if jitter is not None:
-        tensor = CenterSpatialCrop([n + 2 * max(0, int(j)) for n, j in zip(shape, jitter, strict=True)])(tensor)
+        tensor = CenterSpatialCrop([n + 2 * j for n, j in zip(shape, jitter, strict=True)])(tensor)
     out = crop(tensor)
     return np.ascontiguousarray(np.asarray(out if array.ndim == 4 else out[0]), dtype=np.float32)
 
