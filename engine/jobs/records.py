@@ -306,15 +306,22 @@ class JobHandle:
         self._min_interval = min_interval_s
         self._last = 0.0
         self._cancel = False
+        self._held: dict[str, Any] = {}  # the newest values a throttled update did not write yet
 
     def update(
         self, progress: int | None = None, total: int | None = None, message: str | None = None, *, force: bool = False
     ) -> bool:
-        """Record progress at most every ``min_interval_s`` (or now with ``force``); True if cancel was asked."""
+        """Record progress at most every ``min_interval_s`` (or now with ``force``); True if cancel was asked.
+
+        A throttled call's values are kept and written with the next write (or :meth:`finish`), so the
+        last step of a fast job is not lost: a finished job reads ``progress == total``."""
+        given = {"progress": progress, "total": total, "message": message}
+        self._held |= {key: value for key, value in given.items() if value is not None}
         now = time.monotonic()
         if force or now - self._last >= self._min_interval:
             self._last = now
-            self._cancel = update(self.db, self.id, progress, total, message) or self._cancel
+            held, self._held = self._held, {}
+            self._cancel = update(self.db, self.id, **held) or self._cancel
         return self._cancel
 
     @property
@@ -332,6 +339,8 @@ class JobHandle:
 
     def finish(self, status: str, error: str | None = None) -> None:
         """Close the job now with ``status`` (the context manager then leaves it alone)."""
+        if self._held:
+            self.update(force=True)
         finish(self.db, self.id, status, error)
         self.status = status
 

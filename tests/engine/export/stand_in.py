@@ -25,7 +25,7 @@ TEMPLATES = (
     ("Findings consistent with {finding}.", "No evidence of {finding}."),
 )
 SETTINGS = PreprocessingSettings(spacing=(5.0, 5.0, 8.0), windows=TWO_WINDOWS, shape=(32, 32, 16))
-RECIPE = recipe_from_settings(SETTINGS)  # the demo preset's two HU windows, tiny shape
+RECIPE = recipe_from_settings(SETTINGS)  # two HU windows, tiny shape
 _CACHE: dict[str, Any] = {}
 
 

@@ -45,6 +45,21 @@ def test_a_job_runs_reports_progress_and_finishes_done(project: Project) -> None
     assert [j.id for j in project.jobs()] == [job.id]
 
 
+def test_a_throttled_last_step_is_written_by_the_next_write_or_the_finish(project: Project) -> None:
+    # A fast job's steps land inside the throttle interval; the finished job must still read n of n.
+    job = jobs.JobHandle(project.db, jobs.start_job(project.db, "train", None), min_interval_s=3600.0)
+    job.update(1, 3, "step 1", force=True)
+    job.update(2, 3, "step 2")
+    job.update(3, 3)  # both throttled: nothing written yet
+    assert project.job(job.id).progress == 1
+    job.update(message="registering", force=True)
+    assert (project.job(job.id).progress, project.job(job.id).message) == (3, "registering")
+    job.update(message="scoring")  # throttled again: the finish writes it
+    job.finish("done")
+    done = project.job(job.id)
+    assert (done.status, done.progress, done.total, done.message) == ("done", 3, 3, "scoring")
+
+
 @pytest.mark.parametrize(
     ("exc", "status"), [(RuntimeError("disk full"), "failed"), (KeyboardInterrupt(), "interrupted")]
 )

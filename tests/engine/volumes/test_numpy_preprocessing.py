@@ -9,7 +9,7 @@ import pytest
 
 from radcurate.engine.demo.phantom.cases import plan_case, render_case
 from radcurate.engine.errors import InputError
-from radcurate.engine.settings import TWO_WINDOWS, PreprocessingSettings
+from radcurate.engine.settings import PRESET_RESAMPLING, PRESET_WINDOWS, TWO_WINDOWS, PreprocessingSettings
 from radcurate.engine.volumes import preprocessing as monai_chain
 from radcurate.engine.volumes.numpy_preprocessing import (
     PreprocessingRecipe,
@@ -24,12 +24,13 @@ from radcurate.engine.volumes.volume import Volume, content_checksum
 pytest.importorskip("monai")
 
 SETTINGS = [
-    # demo-like: downsample, pad in Z, the two windows of both presets
+    # demo-like: downsample, pad in Z, two linear windows
     PreprocessingSettings(spacing=(5.0, 5.0, 8.0), windows=TWO_WINDOWS, shape=(32, 32, 16)),
     PreprocessingSettings(spacing=(0.7, 1.1, 2.0), shape=(24, 40, 8)),  # upsample some axes, crop all; one window
-    # the wide window resampled "max" (a maximum filter before the same Spacing)
+    # the presets' three windows, the wide and calcium ones resampled "max" (a maximum filter before
+    # the same Spacing)
     PreprocessingSettings(
-        spacing=(5.0, 5.0, 8.0), windows=TWO_WINDOWS, resampling=("linear", "max"), shape=(32, 32, 16)
+        spacing=(5.0, 5.0, 8.0), windows=PRESET_WINDOWS, resampling=PRESET_RESAMPLING, shape=(32, 32, 16)
     ),
 ]
 
@@ -51,7 +52,7 @@ def _real_volumes(shared: Path) -> list[Volume]:
     return volumes
 
 
-@pytest.mark.parametrize("settings", SETTINGS, ids=["downsample", "mixed", "wide-max"])
+@pytest.mark.parametrize("settings", SETTINGS, ids=["downsample", "mixed", "presets-max"])
 def test_real_ct_matches_monai(shared_data: Path, settings: PreprocessingSettings) -> None:
     recipe = recipe_from_settings(settings)
     volumes = _real_volumes(shared_data)

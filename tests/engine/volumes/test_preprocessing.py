@@ -136,7 +136,7 @@ def test_project_preprocessed_real_dicom_and_cache_hit_reads_no_dicom(imported, 
     assert settings == preset("demo").preprocessing
 
     first = project.preprocessed(series_id)
-    assert first.shape == (2, *settings.shape) and first.dtype == np.float32 and len(loads) == 1
+    assert first.shape == (len(settings.windows), *settings.shape) and first.dtype == np.float32 and len(loads) == 1
     assert -1.0 <= first[0].min() and first[0].max() <= 1.0
     # 3 slices 1 mm apart = 3 mm of tissue, at 8 mm spacing = 1 slice, padded with air to 32.
     tissue = [k for k in range(settings.shape[2]) if (first[0, :, :, k] > -1.0).any()]
@@ -151,7 +151,7 @@ def test_project_preprocessed_real_dicom_and_cache_hit_reads_no_dicom(imported, 
     assert np.array_equal(first, second) and len(loads) == 1
     assert type(second) is np.ndarray and second.flags.writeable  # a copy, not the cache's memmap
     train = project.preprocessed(series_id, train=True, seed=0)
-    assert train.shape == (2, *settings.shape) and len(loads) == 1
+    assert train.shape == (len(settings.windows), *settings.shape) and len(loads) == 1
 
 
 def test_other_settings_miss_and_a_damaged_entry_is_rebuilt(imported) -> None:
@@ -166,7 +166,7 @@ def test_other_settings_miss_and_a_damaged_entry_is_rebuilt(imported) -> None:
     assert np.array_equal(first, rebuilt)
     other = dataclasses.replace(demo, shape=(32, 32, 16))
     small = preprocessing.preprocessed(folder, checksum, other, lambda: project.load_volume(series_id))
-    assert small.shape == (2, 32, 32, 16) and len(list(folder.glob("*.npy"))) == 2
+    assert small.shape == (len(demo.windows), 32, 32, 16) and len(list(folder.glob("*.npy"))) == 2
     assert not list(folder.glob(".*.tmp"))
 
 
@@ -180,7 +180,7 @@ def test_real_nifti_chest_paper_preset_resamples_z_to_3mm_and_pads_with_air(shar
     assert volume.shape == (122, 102, 112) and np.allclose(volume.spacing, 1.5)
     settings = preset("paper").preprocessing
     out = preprocessing.preprocess(volume, settings)
-    assert out.shape == (2, 192, 192, 96)
+    assert out.shape == (len(settings.windows), 192, 192, 96)
     out = out[0]
     inside = np.argwhere(out > -1.0)  # everything above -1000 HU: the scanned field of view
     extent = inside.max(axis=0) - inside.min(axis=0) + 1
