@@ -1,13 +1,15 @@
 """Learning benchmark: supervised and CLIP on a phantom train cohort, evaluated on a separate cohort.
 
 What it prints (issue "Learning", "Must show"): supervised macro AUC over the easy group (6
-findings), the wider group (9), calcifications and medical material with one HU window against
-two, all 18 findings with bootstrap 95% CIs; CLIP zero-shot macro for the three starts (scratch,
-init, locked) on the same budget beside the text-side ceiling and image→report retrieval; the
-withheld finding's zero-shot AUC with its CI beside a 16-shot probe's; wall times.
+findings), the wider group (9), calcifications and medical material on the presets' three HU
+windows beside one window and two, all 18 findings with bootstrap 95% CIs; CLIP zero-shot macro for
+the three starts (scratch, init, locked) on the same budget beside the text-side ceiling and
+image→report retrieval; the withheld finding's zero-shot AUC with its CI beside a 16-shot probe's;
+wall times.
 
 Full size (the issue's): ``--train-cases 256 --eval-cases 128 --epochs 40 --clip-epochs 20``. On 2
-shared CPU cores that takes hours; pass smaller numbers and say which size was run.
+idle CPU cores that takes about 35 minutes with `--seeds 3 --supervised-seeds 3`; pass smaller numbers
+and say which size was run.
 
     .venv/bin/python benchmarks/learning.py --work /tmp/learning-bench --train-cases 96 --eval-cases 64 --epochs 10
 """
@@ -26,6 +28,7 @@ import numpy as np
 
 from radcurate.engine.demo.phantom.cohort import generate_cohort
 from radcurate.engine.project import Project
+from radcurate.engine.settings import PRESET_RESAMPLING, PRESET_WINDOWS, TWO_WINDOWS, TWO_WINDOWS_RESAMPLING
 
 EASY = [
     "Cardiomegaly",
@@ -40,13 +43,16 @@ WINDOW_FINDINGS = ["Arterial wall calcification", "Coronary artery wall calcific
 WITHHELD = "Pleural effusion"
 
 
-def settings_toml(windows: str, epochs: int, threads: int, resampling: str = "") -> str:
+def settings_toml(
+    windows: tuple[tuple[float, float], ...], resampling: tuple[str, ...], epochs: int, threads: int
+) -> str:
+    """The demo preset's sizes with one input variant's windows (JSON arrays are TOML arrays)."""
     return f"""preset = "demo"
 
 [preprocessing]
 spacing = [5.0, 5.0, 8.0]
-windows = {windows}
-resampling = {resampling or "[]"}
+windows = {json.dumps([list(w) for w in windows])}
+resampling = {json.dumps(list(resampling))}
 shape = [64, 64, 32]
 
 [training]
@@ -61,17 +67,14 @@ threads = {threads}
 """
 
 
-TWO = "[[-1000.0, 200.0], [-200.0, 1500.0]]"
-THREE = "[[-1000.0, 200.0], [-200.0, 1500.0], [100.0, 1000.0]]"
-ONE = "[[-1000.0, 200.0]]"
-#: Input variants: folder suffix → (windows, per-window resampling). "2wmax": the wide window
-#: resampled with "max", so a one-voxel plaque keeps its HU at 5 mm (issue #13); "3wmax": those two
-#: plus the calcium window [100, 1000], also "max" (the presets' input).
-VARIANTS = {
-    "3wmax": (THREE, '["linear", "max", "max"]'),
-    "2w": (TWO, '["linear", "linear"]'),
-    "1w": (ONE, '["linear"]'),
-    "2wmax": (TWO, '["linear", "max"]'),
+#: Input variants: folder suffix → (windows, per-window resampling), from the engine's own constants.
+#: "2wmax": the wide window resampled with "max", so a one-voxel plaque keeps its HU at 5 mm (issue
+#: #13); "3wmax": those two plus the calcium window, also "max" (the presets' input).
+VARIANTS: dict[str, tuple[tuple[tuple[float, float], ...], tuple[str, ...]]] = {
+    "3wmax": (PRESET_WINDOWS, PRESET_RESAMPLING),
+    "2w": (TWO_WINDOWS, ("linear", "linear")),
+    "1w": (TWO_WINDOWS[:1], ("linear",)),
+    "2wmax": (TWO_WINDOWS, TWO_WINDOWS_RESAMPLING),
 }
 TITLES = {"3wmax": "3 windows", "2w": "2 w. lin.", "1w": "1 window", "2wmax": "2 w. max"}
 
@@ -86,7 +89,7 @@ def cohort(root: Path, name: str, cases: int, seed: int, variant: str, args: arg
     if not (phantom / "truth.csv").exists():
         generate_cohort(phantom, cases, seed, overwrite=True)
     Project.create(folder, preset="demo").close()
-    (folder / "radcurate.toml").write_text(settings_toml(windows, args.epochs, args.threads, resampling))
+    (folder / "radcurate.toml").write_text(settings_toml(windows, resampling, args.epochs, args.threads))
     with Project.open(folder) as project:
         project.import_paths([phantom], reports=[phantom / "reports.csv"])
         project.extract("rules")
